@@ -1,0 +1,64 @@
+"""`defectforge`: the command line. Each area registers its commands from its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from conditioning.errors import DefectforgeError
+from flows import cli_campaign, cli_data, cli_evaluate, cli_generate, cli_spec
+from pipeline.offline import configure_offline_environment
+
+app = typer.Typer(
+    name="defectforge",
+    help=(
+        "Synthetic defect images for visual inspection: author defect specs, prepare data, "
+        "train a ControlNet generator, generate labelled defects, and measure the detector mAP "
+        "change in MLflow."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+
+@app.callback()
+def root() -> None:
+    """Synthetic defect images for visual inspection (see `defectforge COMMAND --help`)."""
+
+
+@app.command()
+def info() -> None:
+    """Print where defectforge reads datasets and writes outputs, tool state and MLflow runs."""
+    import os
+
+    from pipeline.paths import datasets_root, runs_root, state_root
+
+    console = Console()
+    console.print(f"datasets   {datasets_root()}")
+    console.print(f"runs       {runs_root()}")
+    console.print(f"state      {state_root()}")
+    console.print(f"mlflow     {os.environ.get('MLFLOW_TRACKING_URI')}")
+    console.print(f"prefect    {os.environ.get('PREFECT_API_URL', 'ephemeral (PREFECT_HOME=' + os.environ.get('PREFECT_HOME', '') + ')')}")
+
+
+for area in (cli_spec, cli_data, cli_generate, cli_evaluate, cli_campaign):
+    area.register(app)
+
+
+def main() -> None:
+    """Entry point: offline-safe environment, then the command; user errors exit 2, no traceback."""
+    configure_offline_environment()
+    try:
+        app()
+    except DefectforgeError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
