@@ -1,7 +1,117 @@
-"""CLI commands for this area (filled in by its issue)."""
+"""`defectforge spec`: validate defect-spec files, print their JSON Schema, preview their masks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+spec_app = typer.Typer(
+    help="Author defect specs (datasets/<name>/defects.yaml): validate, print the schema, preview.",
+    no_args_is_help=True,
+)
+
+
+@spec_app.command("check")
+def check(
+    files: Annotated[list[Path], typer.Argument(help="Spec files to validate.")],
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset",
+            help="Also require `classes` to equal this dataset's dataset.yaml classes, in order.",
+        ),
+    ] = None,
+) -> None:
+    """Validate spec files: exit 0 when all are valid, else print every problem as `file:line:column: field.path: message` (unknown keys with the closest valid key) and exit 2."""
+    from conditioning.errors import DefectforgeError
+    from conditioning.spec import check_classes, load_library
+
+    failed = False
+    for file in files:
+        try:
+            library = load_library(file)
+            if dataset:
+                from pipeline.data.registry import load_dataset_info
+
+                check_classes(library, load_dataset_info(dataset).class_names)
+        except DefectforgeError as error:
+            failed = True
+            typer.echo(str(error))
+            continue
+        typer.echo(
+            f"ok {file}: product `{library.product}`, {len(library.defects)} defects, "
+            f"hash {library.content_hash}"
+        )
+    if failed:
+        raise typer.Exit(2)
+
+
+@spec_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of spec files (committed as datasets/defect-spec.schema.json; the `# yaml-language-server: $schema=...` modeline of each spec points editors to it)."""
+    from conditioning.spec import library_json_schema
+
+    typer.echo(json.dumps(library_json_schema(), indent=2))
+
+
+@spec_app.command("kinds")
+def kinds() -> None:
+    """List the mask kinds: default surface, the shape params each reads and their default ranges."""
+    from conditioning.masks import KINDS
+
+    for kind in sorted(KINDS.values(), key=lambda k: k.name):
+        params = ", ".join(f"{name} [{lo:g}, {hi:g}]" for name, (lo, hi) in kind.params.items())
+        typer.echo(f"{kind.name:17} surface={kind.surface:10} {params}\n{'':17} {kind.description}")
+
+
+@spec_app.command("preview")
+def preview(
+    spec: Annotated[Path, typer.Argument(help="The spec file (defects.yaml).")],
+    images: Annotated[Path, typer.Option("--images", help="Folder of clean background images.")],
+    out: Annotated[Path, typer.Option("--out", help="PNG contact sheet to write.")],
+    count: Annotated[
+        int, typer.Option("--count", min=1, help="Backgrounds on the sheet (picked by seed).")
+    ] = 4,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the first row; row i uses seed + i.")
+    ] = 0,
+    edges: Annotated[
+        str,
+        typer.Option(
+            "--edges",
+            help="Edge detector: canny, lineart_standard; hed, pidinet, lineart, mlsd, teed need --edge-weights.",
+        ),
+    ] = "canny",
+    edge_weights: Annotated[
+        Path | None,
+        typer.Option("--edge-weights", help="Local folder with the edge detector's weights."),
+    ] = None,
+) -> None:
+    """Write a PNG contact sheet: per background its defect masks overlaid in class colours, the edge map and the class map, with a class legend. Rows whose spec cannot be placed show the reason (also printed as warnings)."""
+    import numpy as np
+
+    from conditioning.errors import DefectforgeError
+    from conditioning.preview import contact_sheet, list_images, read_rgb
+    from conditioning.spec import load_library
+    from pipeline.data.atomic import write_png
+
+    library = load_library(spec)
+    if not images.is_dir() or not (found := list_images(images)):
+        raise DefectforgeError(f"--images {images}: no PNG/JPEG images found in this folder")
+    order = np.random.default_rng(seed).permutation(len(found))[:count]
+    chosen = [(found[i].name, read_rgb(found[i])) for i in sorted(order)]
+    sheet, errors = contact_sheet(
+        library, chosen, seed, edge_detector=edges, edge_weights=edge_weights
+    )
+    write_png(out, sheet)
+    for error in errors:
+        typer.echo(f"warning: {error}", err=True)
+    typer.echo(f"wrote {out} ({sheet.shape[1]}x{sheet.shape[0]}, {len(chosen)} backgrounds)")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    """Add the `spec` group to the root app."""
+    app.add_typer(spec_app, name="spec")

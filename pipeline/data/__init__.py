@@ -1,0 +1,1 @@
+"""Datasets: registry, source readers, the procedural sample line, COCO/YOLO files, budgets."""

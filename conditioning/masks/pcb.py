@@ -1,0 +1,181 @@
+"""Mask builders for PCB defects; they read the copper (foreground) mask to sit on traces."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import cv2
+import numpy as np
+
+from conditioning.masks.draw import (
+    blob,
+    disc,
+    first_hit,
+    into_foreground,
+    polygon,
+    polyline,
+    run_length,
+)
+from conditioning.masks.registry import Canvas, register
+
+_ANGLES = [
+    np.array([math.sin(a), math.cos(a)]) for a in np.linspace(0, math.pi, 16, endpoint=False)
+]
+_REACH = 64
+TRACE_MAX_WIDTH = 24
+"""px: copper wider than this (pours, big pads) is not a trace: `open` does not cut it."""
+
+
+def thin_copper(foreground: np.ndarray, limits: Mapping[str, float]) -> np.ndarray:
+    """copper traces at most 24 px wide (not pours or large pads)"""
+    size = TRACE_MAX_WIDTH + 1
+    disc_ = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    fg = foreground.astype(np.uint8)
+    return (fg - cv2.morphologyEx(fg, cv2.MORPH_OPEN, disc_)).astype(bool)
+
+
+def inside_copper(foreground: np.ndarray, limits: Mapping[str, float]) -> np.ndarray:
+    """copper at least the largest `radius` px from its edge"""
+    inside = cv2.distanceTransform(foreground.astype(np.uint8), cv2.DIST_L2, 3)
+    return inside >= limits["radius"]
+
+
+@register(
+    "open",
+    params={"gap": (2, 6)},
+    surface="foreground",
+    description="a trace break: copper removed across the trace at the anchor",
+    anchors=thin_copper,
+)
+def open_(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
+    fg, anchor = canvas.foreground, canvas.anchor
+    if not fg[anchor]:
+        return np.zeros(canvas.shape, bool)
+    runs = [run_length(fg, anchor, d, _REACH) + run_length(fg, anchor, -d, _REACH) for d in _ANGLES]
+    along = _ANGLES[int(np.argmax(runs))]
+    across = np.array([-along[1], along[0]])
+    reach_a = min(run_length(fg, anchor, across, _REACH), TRACE_MAX_WIDTH) + 2
+    reach_b = min(run_length(fg, anchor, -across, _REACH), TRACE_MAX_WIDTH) + 2
+    half_gap = p["gap"] / 2
+    center = np.array(anchor, float)
+    corners_yx = [
+        center + across * reach_a + along * half_gap,
+        center + across * reach_a - along * half_gap,
+        center - across * reach_b - along * half_gap,
+        center - across * reach_b + along * half_gap,
+    ]
+    cut = polygon(canvas.shape, np.array([[c[1], c[0]] for c in corners_yx]))
+    return cut & _component(fg, anchor)
+
+
+def between_regions(foreground: np.ndarray, limits: Mapping[str, float]) -> np.ndarray:
+    """substrate midway between two separate copper regions at most `length` px apart"""
+    fg = foreground.astype(np.uint8)
+    if fg.all() or not fg.any():
+        return np.zeros(foreground.shape, bool)
+    components = cv2.connectedComponents(fg, connectivity=8)[1]
+    distance, nearest = cv2.distanceTransformWithLabels(
+        1 - fg, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    owner = np.zeros(nearest.max() + 1, np.int32)
+    owner[nearest[fg > 0]] = components[fg > 0]
+    region = owner[nearest]
+    seam = np.zeros(foreground.shape, bool)
+    seam[:, 1:] |= region[:, 1:] != region[:, :-1]
+    seam[1:, :] |= region[1:, :] != region[:-1, :]
+    return seam & (fg == 0) & (distance <= limits["length"] / 2)
+
+
+@register(
+    "short",
+    params={"length": (4, 24), "width": (1.5, 4)},
+    surface="background",
+    description="a copper bridge across the substrate joining two separate copper regions",
+    anchors=between_regions,
+)
+def short(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
+    fg, anchor = canvas.foreground, canvas.anchor
+    labels = cv2.connectedComponents(fg.astype(np.uint8), connectivity=8)[1]
+    limit = max(2, round(p["length"]))
+    best = None
+    for d in rng.permutation(np.array(_ANGLES)):
+        a, b = first_hit(fg, anchor, d, limit), first_hit(fg, anchor, -d, limit)
+        if a is None or b is None or labels[a] == labels[b]:
+            continue
+        span = math.dist(a, b)
+        if span <= limit and (best is None or span < best[0]):
+            best = (span, a, b)
+    if best is None:
+        return np.zeros(canvas.shape, bool)
+    _, a, b = best
+    return polyline(canvas.shape, np.array([[a[1], a[0]], [b[1], b[0]]], float), p["width"])
+
+
+@register(
+    "mousebite",
+    params={"radius": (1.5, 3.5), "bites": (1, 3)},
+    surface="edge",
+    description="round bites taken out of a trace edge",
+)
+def mousebite(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
+    inward = into_foreground(canvas.foreground, canvas.anchor)
+    tangent = np.array([-inward[1], inward[0]])
+    n = max(1, int(p["bites"]))
+    mask = np.zeros(canvas.shape, bool)
+    for k in range(n):
+        offset = (k - (n - 1) / 2) * 1.6 * p["radius"]
+        center = np.array(canvas.anchor) + tangent * offset
+        mask |= disc(canvas.shape, (center[0], center[1]), p["radius"])
+    return mask & canvas.foreground
+
+
+@register(
+    "spur",
+    params={"length": (3, 10), "width": (1.5, 4)},
+    surface="edge",
+    description="a copper protrusion growing out of a trace edge onto the substrate",
+)
+def spur(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
+    inward = into_foreground(canvas.foreground, canvas.anchor)
+    if not inward.any():
+        return np.zeros(canvas.shape, bool)
+    angle = rng.normal(0, 0.3)
+    out = -inward
+    out = np.array(
+        [
+            out[0] * math.cos(angle) - out[1] * math.sin(angle),
+            out[0] * math.sin(angle) + out[1] * math.cos(angle),
+        ]
+    )
+    start = np.array(canvas.anchor, float) - out
+    end = start + out * p["length"]
+    line = polyline(canvas.shape, np.array([[start[1], start[0]], [end[1], end[0]]]), p["width"])
+    return line & ~canvas.foreground
+
+
+@register(
+    "spurious_copper",
+    params={"radius": (2, 6), "roughness": (0.1, 0.4)},
+    surface="background",
+    description="an isolated copper blob on the substrate",
+)
+def spurious_copper(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
+    spot = blob(canvas.shape, canvas.anchor, p["radius"], rng, roughness=p["roughness"])
+    return spot & ~canvas.foreground
+
+
+@register(
+    "pin_hole",
+    params={"radius": (1.5, 3.5)},
+    surface="foreground",
+    description="a small round hole through copper or coating (clipped to the foreground)",
+    anchors=inside_copper,
+)
+def pin_hole(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
+    return disc(canvas.shape, canvas.anchor, p["radius"]) & canvas.foreground
+
+
+def _component(fg: np.ndarray, anchor: tuple[int, int]) -> np.ndarray:
+    labels = cv2.connectedComponents(fg.astype(np.uint8), connectivity=8)[1]
+    return labels == labels[anchor]

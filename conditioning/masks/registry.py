@@ -1,0 +1,66 @@
+"""One registry of mask builders: every defect kind shares one signature and declares its params."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+Surface = Literal["any", "foreground", "background", "edge"]
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """Where a builder draws: the anchor pixel (row, col) and the part's foreground (bool HxW)."""
+
+    anchor: tuple[int, int]
+    foreground: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.foreground.shape[:2]
+
+
+MaskBuilder = Callable[[Canvas, Mapping[str, float], np.random.Generator], np.ndarray]
+"""`builder(canvas, params, rng) -> bool HxW mask`; params are sampled values (px already scaled)."""
+AnchorFilter = Callable[[np.ndarray, Mapping[str, float]], np.ndarray]
+"""`anchors(foreground, limits) -> bool HxW`: where a kind can possibly be drawn, given each
+param's largest value; its docstring's first line names the rule in placement errors."""
+
+
+@dataclass(frozen=True)
+class MaskKind:
+    """A registered defect kind: its builder, the shape params it reads (with default
+    `(min, max)` ranges), the surface its anchor sits on unless the spec says otherwise, and an
+    optional filter of the anchors where it can fit."""
+
+    name: str
+    build: MaskBuilder
+    params: Mapping[str, tuple[float, float]]
+    surface: Surface
+    description: str
+    anchors: AnchorFilter | None = None
+
+
+KINDS: dict[str, MaskKind] = {}
+
+
+def register(
+    name: str,
+    *,
+    params: Mapping[str, tuple[float, float]],
+    surface: Surface,
+    description: str,
+    anchors: AnchorFilter | None = None,
+) -> Callable[[MaskBuilder], MaskBuilder]:
+    """Decorator: add a builder to `KINDS` under `name` (adding a kind touches one place)."""
+
+    def add(build: MaskBuilder) -> MaskBuilder:
+        if name in KINDS:
+            raise ValueError(f"mask kind {name!r} registered twice")
+        KINDS[name] = MaskKind(name, build, dict(params), surface, description, anchors)
+        return build
+
+    return add

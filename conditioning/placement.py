@@ -1,0 +1,248 @@
+"""Place defect instances on one image: regions, keep-out zones, surface, edge band, spacing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from conditioning.errors import DefectforgeError
+from conditioning.masks import KINDS, Canvas, MaskKind
+from conditioning.spec import SIZE_PARAMS, DefectLibrary, DefectSpec, Range, Region
+
+MAX_TRIES = 100
+"""Anchors tried per instance before giving up with a PlacementError."""
+MIN_PIXELS = 2
+"""A mask smaller than this (after clipping to its regions) counts as not drawn."""
+DEFAULT_EDGE_BAND = 2.0
+"""px around the foreground edge used by `surface: edge` when `edge_band` is unset."""
+
+
+class PlacementError(DefectforgeError):
+    """A spec cannot be satisfied on an image; the message says which constraint and how to relax it."""
+
+
+@dataclass
+class PlacedDefect:
+    """One placed instance: its spec, drawn severity level, sampled params and bool HxW mask."""
+
+    spec: DefectSpec
+    level: str
+    severity: float
+    params: dict[str, float]
+    mask: np.ndarray
+
+
+def place_defects(
+    library: DefectLibrary,
+    foreground: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    image_id: str = "image",
+) -> list[PlacedDefect]:
+    """Draw counts, then place each instance in turn (bounded retries; raises PlacementError)."""
+    foreground = foreground.astype(bool)
+    occupied = np.zeros(foreground.shape, bool)
+    plan = plan_instances(library, rng)
+    placed: list[PlacedDefect] = []
+    for number, spec in enumerate(plan, start=1):
+        where = f"defect `{spec.name}` (kind {spec.kind}, instance {number} of {len(plan)}) on image `{image_id}`"
+        one = _place_one(library, spec, foreground, occupied, rng, where)
+        occupied |= one.mask
+        placed.append(one)
+    return placed
+
+
+def plan_instances(library: DefectLibrary, rng: np.random.Generator) -> list[DefectSpec]:
+    """Instances to place, in order: each defect's `count`, topped up to `min_per_image`, capped
+    at `max_per_image` (dropping random ones)."""
+    plan = [spec for spec in library.defects for _ in range(int(spec.count.sample(rng)))]
+    can_add = [spec for spec in library.defects if spec.count.max > 0]
+    while len(plan) < library.min_per_image and can_add:
+        plan.append(can_add[int(rng.integers(len(can_add)))])
+    if library.max_per_image is not None and len(plan) > library.max_per_image:
+        keep = sorted(rng.choice(len(plan), library.max_per_image, replace=False))
+        plan = [plan[i] for i in keep]
+    return plan
+
+
+def sample_params(
+    spec: DefectSpec, kind: MaskKind, size: float, rng: np.random.Generator
+) -> dict[str, float]:
+    """One value per param the kind reads (spec range or the kind's default); pixel params x size."""
+    values = {}
+    for name, (lo, hi) in kind.params.items():
+        given = getattr(spec.shape, name)
+        value = (given or Range(min=lo, max=hi)).sample(rng)
+        values[name] = value * size if name in SIZE_PARAMS else value
+    return values
+
+
+def param_limits(spec: DefectSpec, kind: MaskKind) -> dict[str, float]:
+    """The largest value each param of the kind can take (pixel params at the largest size)."""
+    size = max(level.size for level in spec.severity.values())
+    limits = {}
+    for name, (_, hi) in kind.params.items():
+        given = getattr(spec.shape, name)
+        top = given.max if given else hi
+        limits[name] = top * size if name in SIZE_PARAMS else top
+    return limits
+
+
+def allowed_area(library: DefectLibrary, spec: DefectSpec, shape: tuple[int, int]) -> np.ndarray:
+    """Where this defect's mask may lie: its regions (or the whole image) minus keep-out zones."""
+    inside = np.ones(shape, bool)
+    if spec.placement.regions:
+        inside = np.zeros(shape, bool)
+        for name in spec.placement.regions:
+            inside |= region_mask(library, name, shape)
+    for name in spec.placement.keep_out:
+        inside &= ~region_mask(library, name, shape)
+    return inside
+
+
+def region_mask(library: DefectLibrary, name: str, shape: tuple[int, int]) -> np.ndarray:
+    """A named region rasterised at `shape` (polygon, or mask file resized with nearest)."""
+    region: Region = library.regions[name]
+    h, w = shape
+    if region.mask is not None:
+        return _mask_file(str(library.base_dir / region.mask), shape).copy()
+    points = np.array(region.polygon, float)
+    if region.units == "fraction":
+        points = points * [w, h]
+    canvas = np.zeros(shape, np.uint8)
+    cv2.fillPoly(canvas, [np.round(points).astype(np.int32)], 1)
+    return canvas.astype(bool)
+
+
+@lru_cache(maxsize=32)
+def _mask_file(path: str, shape: tuple[int, int]) -> np.ndarray:
+    image = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise DefectforgeError(
+            f"region mask `{path}` cannot be read: give a PNG path relative to the spec file"
+        )
+    return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 127
+
+
+def _place_one(library, spec, foreground, occupied, rng, where) -> PlacedDefect:
+    kind = KINDS[spec.kind]
+    allowed = allowed_area(library, spec, foreground.shape)
+    spacing = (
+        library.min_distance if spec.placement.min_distance is None else spec.placement.min_distance
+    )
+    distance = _distance_to(occupied)
+    limits = param_limits(spec, kind)
+    candidates, steps = _candidates(spec, kind, foreground, allowed, distance, spacing, limits)
+    ys, xs = np.nonzero(candidates)
+    if len(ys) == 0:
+        raise PlacementError(_no_candidates(where, steps))
+    empty = crowded = 0
+    levels = list(spec.severity)
+    weights = np.array([spec.severity[name].weight for name in levels], float)
+    for _ in range(MAX_TRIES):
+        pick = int(rng.integers(len(ys)))
+        level = levels[int(rng.choice(len(levels), p=weights / weights.sum()))]
+        params = sample_params(spec, kind, spec.severity[level].size, rng)
+        mask = kind.build(Canvas((int(ys[pick]), int(xs[pick])), foreground), params, rng) & allowed
+        if mask.sum() < MIN_PIXELS:
+            empty += 1
+        elif occupied.any() and distance[mask].min() < max(spacing, 1):
+            crowded += 1
+        else:
+            return PlacedDefect(spec, level, spec.severity[level].contrast, params, mask)
+    raise PlacementError(
+        f"cannot place {where}: tried {MAX_TRIES} anchors on {len(ys)} candidate pixels; "
+        f"{empty} masks came out empty (the shape does not fit there: e.g. `short` needs two "
+        f"separate copper regions within `shape.length` px, `open` needs copper; `placement.edge_band` keeps anchors near the foreground edge), {crowded} came "
+        f"closer than {spacing:g} px to another defect. Relax: widen `regions`, change "
+        "`placement.surface`, raise the shape sizes, or lower `min_distance` / `count`."
+    )
+
+
+def _distance_to(occupied: np.ndarray) -> np.ndarray:
+    if not occupied.any():
+        return np.full(occupied.shape, np.inf, np.float32)
+    return cv2.distanceTransform((~occupied).astype(np.uint8), cv2.DIST_L2, 3)
+
+
+def _candidates(spec, kind, foreground, allowed, distance, spacing, limits):
+    """Anchor pixels, applying one constraint at a time; returns the mask and (name, count, hint) steps."""
+    surface = spec.placement.surface or kind.surface
+    band = spec.placement.edge_band or (DEFAULT_EDGE_BAND if surface == "edge" else None)
+    h, w = foreground.shape
+    border = spec.placement.border
+    frame = np.zeros((h, w), bool)
+    frame[border : h - border, border : w - border] = True
+    constraints = [
+        (
+            f"surface: {surface}",
+            _surface(surface, foreground),
+            f"this image has no {surface} pixels: pass a correct foreground mask or set `placement.surface: any`",
+        ),
+        (
+            f"kind {kind.name}: {_rule(kind)}",
+            kind.anchors(foreground, limits) if kind.anchors else None,
+            "raise the shape size the rule names, or use backgrounds where this kind fits",
+        ),
+        (
+            f"regions {spec.placement.regions or '(whole image)'} minus keep_out {spec.placement.keep_out}",
+            allowed,
+            "widen `placement.regions` or shrink `placement.keep_out` (check polygon `units`)",
+        ),
+        (
+            f"edge_band {band:g} px" if band else "edge_band (unset)",
+            _near_edge(foreground, band) if band else None,
+            "raise `placement.edge_band`",
+        ),
+        (f"border {border} px", frame, "lower `placement.border`"),
+        (
+            f"min_distance {spacing:g} px from placed defects",
+            distance >= spacing,
+            "lower `min_distance` (library or placement) or `count` / `max_per_image`",
+        ),
+    ]
+    current = np.ones((h, w), bool)
+    steps = []
+    for name, mask, hint in constraints:
+        if mask is not None:
+            current &= mask
+        steps.append((name, int(current.sum()), hint))
+    return current, steps
+
+
+def _rule(kind: MaskKind) -> str:
+    doc = (kind.anchors.__doc__ or "").strip() if kind.anchors else ""
+    return doc.splitlines()[0] if doc else "anywhere on its surface"
+
+
+def _surface(surface: str, foreground: np.ndarray) -> np.ndarray:
+    if surface == "foreground":
+        return foreground
+    if surface == "background":
+        return ~foreground
+    if surface == "edge":
+        return _near_edge(foreground, DEFAULT_EDGE_BAND)
+    return np.ones(foreground.shape, bool)
+
+
+def _near_edge(foreground: np.ndarray, band: float) -> np.ndarray:
+    fg = foreground.astype(np.uint8)
+    inside = cv2.distanceTransform(fg, cv2.DIST_L2, 3)
+    outside = cv2.distanceTransform(1 - fg, cv2.DIST_L2, 3)
+    return (
+        np.where(foreground, inside <= band, outside <= band)
+        & foreground.any()
+        & (~foreground).any()
+    )
+
+
+def _no_candidates(where: str, steps) -> str:
+    trail = ", ".join(f"{name}: {count}" for name, count, _ in steps)
+    name, _, hint = next(step for step in steps if step[1] == 0)
+    return (
+        f"cannot place {where}: no anchor pixel left after `{name}` "
+        f"(candidate pixels after each constraint: {trail}). Relax: {hint}."
+    )

@@ -1,0 +1,97 @@
+"""Atomic, byte-reproducible file writes (temp file in the same folder, then `os.replace`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 3]
+"""Fixed PNG settings: the same pixels always give the same bytes."""
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` atomically; creates the parent folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def json_bytes(data: Any) -> bytes:
+    """Canonical JSON: sorted keys, 1-space indent, trailing newline."""
+    return (json.dumps(data, sort_keys=True, indent=1) + "\n").encode()
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write canonical JSON atomically."""
+    return write_bytes(path, json_bytes(data))
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """Encode an RGB (HxWx3) or grey (HxW) uint8 image as PNG with fixed settings."""
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {image.dtype}")
+    pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", pixels, PNG_PARAMS)
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return encoded.tobytes()
+
+
+def write_png(path: str | Path, image: np.ndarray) -> str:
+    """Write a PNG atomically; returns the sha256 hex of its bytes."""
+    data = png_bytes(image)
+    write_bytes(path, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """sha256 hex of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def fresh_temp_dir(target: Path) -> Path:
+    """An empty sibling folder to build `target` in (stale ones of dead processes removed)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for old in target.parent.glob(f".{target.name}.tmp-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    return tmp
+
+
+def swap_dir(tmp: Path, target: Path) -> None:
+    """Put the finished folder `tmp` in place of `target` by renames (old one removed after)."""
+    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,82 @@
+"""`defectforge spec check | schema | kinds | preview` through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from typer.testing import CliRunner
+
+from conditioning.preview import sheet_size
+from flows.cli import app
+
+runner = CliRunner()
+SPEC = """
+product: pcb
+classes: [open, short]
+defects:
+  - name: trace-open
+    class: open
+    kind: open
+  - name: bridge
+    class: short
+    kind: short
+    count: [0, 1]
+"""
+
+
+def test_check_exit_codes(write_spec):
+    good = write_spec(SPEC)
+    result = runner.invoke(app, ["spec", "check", str(good)])
+    assert result.exit_code == 0, result.output
+    assert f"ok {good}: product `pcb`, 2 defects" in result.output
+    bad = write_spec(SPEC.replace("kind: short", "kind: shrot"), name="bad.yaml")
+    result = runner.invoke(app, ["spec", "check", str(good), str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:10:11: defects[1].kind: unknown kind `shrot`" in result.output
+    assert "did you mean `short`?" in result.output and "Traceback" not in result.output
+
+
+def test_schema_prints_the_committed_schema():
+    result = runner.invoke(app, ["spec", "schema"])
+    assert result.exit_code == 0
+    committed = Path(__file__).resolve().parents[2] / "datasets" / "defect-spec.schema.json"
+    assert json.loads(result.output) == json.loads(committed.read_text())
+
+
+def test_kinds_lists_every_kind():
+    result = runner.invoke(app, ["spec", "kinds"])
+    assert result.exit_code == 0 and "mousebite" in result.output and "gap [2, 6]" in result.output
+
+
+def test_preview_writes_a_sheet_of_the_expected_size(write_spec, tmp_path, traces, board):
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for k in range(3):
+        image = board(traces(100 + 10 * k, 90))
+        cv2.imwrite(str(folder / f"b{k}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "sheet.png"
+    args = ["spec", "preview", str(write_spec(SPEC)), "--images", str(folder), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--count", "2", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    sheet = cv2.imread(str(out))
+    assert sheet.shape[:2] == sheet_size(rows=2, classes=2)
+    assert "wrote" in result.output
+
+
+def test_preview_shows_placement_failures_in_the_sheet(write_spec, tmp_path):
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "flat.png"), np.full((64, 64, 3), 90, np.uint8))  # all foreground
+    spec = write_spec(
+        SPEC.replace("kind: open", "kind: open\n    placement: {surface: background}")
+    )
+    out = tmp_path / "sheet.png"
+    args = ["spec", "preview", str(spec), "--images", str(folder), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "warning: cannot place defect `trace-open`" in result.output
+    assert "on image `flat.png`" in result.output and "surface: background" in result.output
+    assert cv2.imread(str(out)).shape[:2] == sheet_size(rows=1, classes=2)

@@ -1,0 +1,96 @@
+"""Placement: counts, spacing, and failure messages that name the defect, image and constraint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conditioning.placement import MAX_TRIES, PlacementError, place_defects, plan_instances
+from conditioning.spec import DefectLibrary
+
+
+def library(**overrides) -> DefectLibrary:
+    defect = {"name": "hole", "class": "pin-hole", "kind": "pin_hole", "count": 1}
+    defect.update(overrides.pop("defect", {}))
+    data = {"product": "pcb", "classes": ["pin-hole"], "defects": [defect]}
+    data.update(overrides)
+    return DefectLibrary.model_validate(data)
+
+
+def place(lib: DefectLibrary, fg: np.ndarray, seed: int = 0):
+    return place_defects(lib, fg, np.random.default_rng(seed), image_id="board-7.png")
+
+
+def test_no_foreground_names_surface_and_fix():
+    with pytest.raises(PlacementError) as caught:
+        place(library(), np.zeros((64, 64), bool))
+    text = str(caught.value)
+    assert "defect `hole` (kind pin_hole, instance 1 of 1) on image `board-7.png`" in text
+    assert "no anchor pixel left after `surface: foreground`" in text
+    assert "set `placement.surface: any`" in text
+
+
+def test_keep_out_covering_the_region(traces):
+    regions = {"all": {"polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}}
+    lib = library(regions=regions, defect={"placement": {"keep_out": ["all"]}})
+    with pytest.raises(
+        PlacementError,
+        match=r"after `regions \(whole image\) minus keep_out \['all'\]`.*shrink `placement.keep_out`",
+    ):
+        place(lib, traces())
+
+
+def test_spacing_too_large_for_the_count(traces):
+    lib = library(min_distance=200, defect={"count": 3})
+    with pytest.raises(PlacementError) as caught:
+        place(lib, traces())
+    text = str(caught.value)
+    assert "instance 2 of 3" in text and "min_distance 200 px" in text
+    assert "lower `min_distance`" in text
+
+
+def test_kind_anchor_rule_names_the_shape_to_raise():
+    fg = np.zeros((64, 64), bool)
+    fg[:, :20] = True  # one copper region: a short has nothing to bridge
+    lib = library(classes=["short"], defect={"name": "bridge", "class": "short", "kind": "short"})
+    with pytest.raises(PlacementError) as caught:
+        place(lib, fg)
+    text = str(caught.value)
+    assert (
+        "no anchor pixel left after `kind short: substrate midway between two separate copper regions"
+        in text
+    )
+    assert "raise the shape size the rule names" in text
+
+
+def test_shapes_that_never_fit_stop_after_bounded_tries():
+    fg = np.ones((48, 48), bool)
+    lib = library(min_distance=4, defect={"kind": "pit", "count": 2, "shape": {"radius": 20}})
+    with pytest.raises(
+        PlacementError,
+        match=f"instance 2 of 2.*tried {MAX_TRIES} anchors.*{MAX_TRIES} came closer than 4 px",
+    ):
+        place(lib, fg)
+
+
+def test_edge_band_and_spacing_are_honoured(traces):
+    import cv2
+
+    fg = traces()
+    lib = library(
+        min_distance=5, defect={"kind": "particle", "count": 4, "placement": {"edge_band": 1}}
+    )
+    placed = place(lib, fg, seed=3)
+    assert len(placed) == 4
+    for i, a in enumerate(placed):
+        for b in placed[i + 1 :]:
+            distance = cv2.distanceTransform((~a.mask).astype(np.uint8), cv2.DIST_L2, 3)
+            assert distance[b.mask].min() >= 5
+
+
+def test_plan_tops_up_and_caps():
+    lib = library(min_per_image=2, defect={"count": [0, 0]})
+    assert plan_instances(lib, np.random.default_rng(0)) == []  # nothing may be drawn
+    lib = library(min_per_image=2, max_per_image=3, defect={"count": [0, 9]})
+    for seed in range(20):
+        assert 2 <= len(plan_instances(lib, np.random.default_rng(seed))) <= 3
