@@ -1,7 +1,70 @@
-"""CLI commands for this area (filled in by its issue)."""
+"""`defectforge evaluate`: retrain the detector per arm and seed, report mAP deltas in MLflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from conditioning.errors import DefectforgeError
+
+
+def _ints(option: str, text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise DefectforgeError(f"{option}: expected comma-separated integers, got {text!r}") from None
+
+
+def _names(text: str | None) -> list[str] | None:
+    return None if text is None else [p.strip() for p in text.split(",") if p.strip()]
+
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    """Add `evaluate` to the root app."""
+
+    @app.command("evaluate")
+    def evaluate(
+        dataset: Annotated[str, typer.Option("--dataset", help="prepared dataset name or folder")],
+        profile: Annotated[str, typer.Option("--profile", help="quick (2-core CPU) or full (GPU)")] = "quick",
+        real_budget: Annotated[int | None, typer.Option("--real-budget", help="k real training images")] = None,
+        arms: Annotated[str | None, typer.Option("--arms", help="comma list of real,augment,copypaste,procedural,diffusion")] = None,
+        seeds: Annotated[str | None, typer.Option("--seeds", help="comma list, e.g. 0,1,2")] = None,
+        ratio: Annotated[float | None, typer.Option("--ratio", help="synthetic images per real image")] = None,
+        generated: Annotated[Path | None, typer.Option("--generated", help="generated set (diffusion arm)")] = None,
+        generator_model: Annotated[Path | None, typer.Option("--generator-model", help="model dir: generate the diffusion set now")] = None,
+        budget: Annotated[Path | None, typer.Option("--budget", help="budget JSON (default: drawn from the train split)")] = None,
+        spec: Annotated[Path | None, typer.Option("--spec", help="defect spec for the procedural arm")] = None,
+        epochs: Annotated[int | None, typer.Option("--epochs", help="training epochs")] = None,
+        imgsz: Annotated[int | None, typer.Option("--imgsz", help="training image (or tile) size")] = None,
+        val_imgsz: Annotated[int | None, typer.Option("--val-imgsz", help="test image size")] = None,
+        batch: Annotated[int | None, typer.Option("--batch", help="batch size")] = None,
+        device: Annotated[str | None, typer.Option("--device", help="'cpu', '0', ... (default: auto)")] = None,
+        tile: Annotated[int | None, typer.Option("--tile", help="train on tiles of this size (0: off)")] = None,
+        test_limit: Annotated[int | None, typer.Option("--test-limit", help="first N test images (0: all)")] = None,
+        out: Annotated[Path | None, typer.Option("--out", help="output folder (default runs/eval/...)")] = None,
+        experiment: Annotated[str | None, typer.Option("--experiment", help="MLflow experiment")] = None,
+        print_config: Annotated[bool, typer.Option("--print-config", help="print the resolved settings and exit")] = False,
+    ) -> None:
+        """Compare detector arms at the same real budget on the real test split (MLflow report)."""
+        import yaml
+
+        from eval.config import resolve_config
+
+        config = resolve_config(
+            dataset, profile, real_budget=real_budget, arms=_names(arms),
+            seeds=_ints("--seeds", seeds), ratio=ratio, generated=generated,
+            generator_model=generator_model, budget_path=budget, spec_path=spec, epochs=epochs,
+            imgsz=imgsz, val_imgsz=val_imgsz, batch=batch, device=device,
+            tile=tile, test_limit=test_limit, out_dir=out,
+            experiment=experiment,
+        )
+        if print_config:
+            typer.echo(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+            return
+        from eval.protocol import run_evaluation
+
+        run_evaluation(config)

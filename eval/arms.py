@@ -1,0 +1,178 @@
+"""The comparison arms: one function per arm, one signature, one registry.
+
+Each arm gets the k real training images and returns the synthetic set it adds (None for the
+real-only reference). Every synthetic set is written as COCO (pipeline/data/coco_writer) and
+lists the files it read, so the leakage guard can check them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from conditioning.errors import DefectforgeError
+from eval.synthetic import SyntheticSet, instances_from_masks, synthetic_count, write_synthetic
+from pipeline.data.records import ImageRecord
+
+
+@dataclass(frozen=True)
+class ArmInputs:
+    """What every arm may use: the k real images (with clean references) and its settings."""
+
+    dataset: str
+    train: list[ImageRecord]
+    categories: list[dict[str, Any]]
+    out_dir: Path
+    seed: int
+    ratio: float
+    spec_path: Path | None = None
+    generated: Path | None = None
+    generator_model: Path | None = None
+    budget_path: Path | None = None
+
+    @property
+    def count(self) -> int:
+        return synthetic_count(self.ratio, len(self.train))
+
+    def provenance(self, arm: str, index: int, spec_hash: str | None = None) -> dict[str, Any]:
+        return {"source": arm, "spec_hash": spec_hash, "seed": self.seed, "generator": arm,
+                "revision": None, "sample": index}
+
+
+ArmFn = Callable[[ArmInputs], SyntheticSet | None]
+
+
+def real_only(inputs: ArmInputs) -> None:
+    """The reference: the k real images and nothing else."""
+    return None
+
+
+def augment(inputs: ArmInputs) -> SyntheticSet:
+    """Real images re-drawn through classic albumentations transforms."""
+    from eval.augment import augment_record, build_transform
+
+    transform = build_transform(inputs.seed)
+    samples, sources = [], []
+    for i in range(inputs.count):
+        record = inputs.train[i % len(inputs.train)]
+        image, masks = augment_record(transform, record)
+        samples.append((image, instances_from_masks(masks, inputs.categories),
+                        inputs.provenance("augment", i)))
+        sources.append(record.image_path)
+    return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=sources)
+
+
+def copypaste(inputs: ArmInputs) -> SyntheticSet:
+    """Real defects (by mask) pasted onto the clean references of the k images."""
+    from eval.copypaste import cut_patches, paste_defects
+
+    patches = cut_patches(inputs.train)
+    backgrounds = [r for r in inputs.train if r.clean_path is not None]
+    if not patches or not backgrounds:
+        raise DefectforgeError(
+            f"dataset {inputs.dataset!r}: the copy-paste arm needs training images with defects "
+            "and clean references; drop `copypaste` from --arms for this dataset"
+        )
+    per_image = [len(r.instances) for r in inputs.train if r.instances]
+    rng = np.random.default_rng(inputs.seed)
+    samples, clean_paths = [], []
+    for i in range(inputs.count):
+        record = backgrounds[i % len(backgrounds)]
+        chosen = [patches[j] for j in rng.choice(len(patches), int(rng.choice(per_image)))]
+        image, masks = paste_defects(record.load_clean(), chosen, rng)
+        samples.append((image, instances_from_masks(masks, inputs.categories),
+                        inputs.provenance("copypaste", i)))
+        clean_paths.append(record.clean_path)
+    sources = [r.image_path for r in inputs.train if r.instances] + clean_paths
+    return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=sources,
+                           clean_paths=clean_paths)
+
+
+def procedural(inputs: ArmInputs) -> SyntheticSet:
+    """The spec's masks (conditioning.bundle) painted onto clean references, no model."""
+    from conditioning.bundle import build_bundle
+    from conditioning.spec import load_library
+    from eval.procedural import class_colours, paint_instances
+
+    library = load_library(_spec(inputs))
+    colours = class_colours(inputs.train)
+    backgrounds = [r for r in inputs.train if r.clean_path is not None]
+    if not backgrounds:
+        raise DefectforgeError(
+            f"dataset {inputs.dataset!r} has no clean references; drop `procedural` from --arms"
+        )
+    rng = np.random.default_rng(inputs.seed)
+    samples, clean_paths = [], []
+    for i in range(inputs.count):
+        record = backgrounds[i % len(backgrounds)]
+        background = record.load_clean()
+        bundle = _placed_bundle(build_bundle, library, background, inputs.seed * 1_000_003 + i)
+        masks = [(d.class_name, d.mask, d.severity) for d in bundle.instances]
+        image = paint_instances(background, masks, colours, rng)
+        instances = instances_from_masks([(n, m) for n, m, _ in masks], inputs.categories)
+        samples.append((image, instances, inputs.provenance("procedural", i, bundle.spec_hash)))
+        clean_paths.append(record.clean_path)
+    sources = [r.image_path for r in inputs.train if r.instances] + clean_paths
+    return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=sources,
+                           clean_paths=clean_paths)
+
+
+def _placed_bundle(build_bundle, library, background: np.ndarray, seed: int, tries: int = 5):
+    """A bundle for this background; a spec that cannot be placed is retried with new seeds."""
+    from conditioning.placement import PlacementError
+
+    for attempt in range(tries):
+        try:
+            return build_bundle(library, background, seed=seed + attempt * 7919)
+        except PlacementError as error:
+            last = error
+    raise last
+
+
+def diffusion(inputs: ArmInputs) -> SyntheticSet:
+    """A generated set: `generated` (a folder with annotations.json) or made by generate_set.
+
+    Its inputs for the leakage guard: the backgrounds it drew on and, when the model folder is
+    known, the images the generator was trained on (model_card.json).
+    """
+    from eval.generated import generator_training_images, load_generated
+
+    folder = inputs.generated
+    if folder is None and inputs.generator_model is not None:
+        from pipeline.generate import generate_set
+
+        folder = inputs.out_dir / "generated"
+        generate_set(inputs.dataset, _spec(inputs), inputs.generator_model, inputs.count, folder,
+                     seed=inputs.seed, budget_path=inputs.budget_path)
+    if folder is None:
+        raise DefectforgeError(
+            "--arms diffusion needs a generated set: pass --generated DIR (a folder made by "
+            "`defectforge generate`) or --generator-model DIR"
+        )
+    synthetic = load_generated(Path(folder), inputs.out_dir, inputs.count, inputs.categories)
+    if inputs.generator_model is not None:
+        synthetic.inputs += generator_training_images(inputs.generator_model, inputs.train)
+    return synthetic
+
+
+def _spec(inputs: ArmInputs) -> Path:
+    if inputs.spec_path is None or not Path(inputs.spec_path).is_file():
+        raise DefectforgeError(
+            f"{inputs.spec_path}: defect spec not found; pass --spec PATH or add "
+            f"datasets/{inputs.dataset}/defects.yaml"
+        )
+    return Path(inputs.spec_path)
+
+
+ARMS: dict[str, ArmFn] = {
+    "real": real_only,
+    "augment": augment,
+    "copypaste": copypaste,
+    "procedural": procedural,
+    "diffusion": diffusion,
+}
+"""Arm name -> function; `real` is the reference every delta is measured against."""

@@ -1,0 +1,100 @@
+"""Headline benchmark on DeepPCB: every arm at k = 50 (and k = 1000 on a GPU) against real-only.
+
+    python -m eval.bench_deeppcb --profile quick    # ~45 min on a 2-core CPU: k=50, 2 arms
+    python -m eval.bench_deeppcb --profile full     # GPU: k=50 (~10 min on one H100), k=1000
+
+Writes runs/bench/deeppcb-<profile>.json and .md (never committed). Needs the prepared data
+(`defectforge data prepare deeppcb --source ../shared/datasets/deeppcb`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from pipeline.data.atomic import write_bytes, write_json
+from pipeline.offline import configure_offline_environment
+from pipeline.paths import runs_root
+
+BUDGETS = {"quick": [50], "full": [50, 1000]}
+"""Real budgets per profile (k = 1000 is the whole DeepPCB training split)."""
+FULL_K1000 = {"epochs": 80}
+"""k = 1000 follows the reference schedule (80 epochs, see shared/datasets/README.md)."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=["quick", "full"], default="quick")
+    parser.add_argument("--budgets", help="comma list of k (default: per profile)")
+    parser.add_argument("--arms", help="comma list (default: the profile's; diffusion needs "
+                        "--generated)")
+    parser.add_argument("--seeds", help="comma list (default: the profile's)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--ratio", type=float)
+    parser.add_argument("--test-limit", type=int)
+    parser.add_argument("--generated", help="generated DeepPCB set for the diffusion arm")
+    parser.add_argument("--generator-model", help="its model folder (leakage check of its "
+                        "training images)")
+    parser.add_argument("--budget", help="budget JSON the generator was trained on (used for "
+                        "the k it was drawn for)")
+    args = parser.parse_args(argv)
+    configure_offline_environment()
+    from eval.config import resolve_config
+    from eval.protocol import run_evaluation
+
+    budgets = [int(k) for k in args.budgets.split(",")] if args.budgets else BUDGETS[args.profile]
+    rows, reports = [], {}
+    for k in budgets:
+        arms = args.arms.split(",") if args.arms else None
+        if arms is None and args.generated is None and args.profile == "full":
+            arms = ["real", "augment", "copypaste", "procedural"]
+        extra = FULL_K1000 if (k == 1000 and args.profile == "full" and not args.epochs) else {}
+        config = resolve_config(
+            "deeppcb", args.profile, real_budget=k, arms=arms, ratio=args.ratio,
+            seeds=[int(s) for s in args.seeds.split(",")] if args.seeds else None,
+            epochs=args.epochs, test_limit=args.test_limit, generated=args.generated,
+            generator_model=args.generator_model, budget_path=_budget_for(args.budget, k),
+            experiment=f"bench-deeppcb-{args.profile}", **extra,
+        )
+        start = time.perf_counter()
+        report = run_evaluation(config)
+        minutes = (time.perf_counter() - start) / 60
+        reports[f"k{k}"] = {"minutes": minutes, "report": report.model_dump(mode="json")}
+        rows += table_rows(report, minutes)
+    out = runs_root() / "bench" / f"deeppcb-{args.profile}"
+    write_json(out.with_suffix(".json"), reports)
+    write_bytes(out.with_suffix(".md"), markdown(args.profile, rows).encode())
+    print(markdown(args.profile, rows))
+    print(f"written: {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+
+
+def _budget_for(path: str | None, k: int) -> str | None:
+    """The given budget JSON where its k matches this run's (else a fresh draw)."""
+    from pipeline.data.budget import load_budget
+
+    return path if path and load_budget(path).k == k else None
+
+
+def table_rows(report, minutes: float) -> list[str]:
+    def fmt(i) -> str:
+        return f"{i.mean:.3f}" if i.n == 1 else f"{i.mean:.3f} ± {i.half_width:.3f}"
+
+    rows = []
+    for a in report.arms:
+        delta = "—" if a.arm == "real" else f"{a.delta['map50_95'].mean:+.3f}"
+        f1 = fmt(a.deeppcb["fscore"]) if a.deeppcb else "—"
+        rows.append(f"| {report.real_budget} | {a.arm} | {fmt(a.metrics['map50'])} | "
+                    f"{fmt(a.metrics['map50_95'])} | {delta} | {f1} | {len(a.seeds)} | "
+                    f"{minutes:.1f} |")
+    return rows
+
+
+def markdown(profile: str, rows: list[str]) -> str:
+    head = [f"# DeepPCB benchmark ({profile} profile)", "",
+            "| k | arm | mAP50 | mAP50-95 | Δ mAP50-95 vs real | DeepPCB F-score | seeds | "
+            "minutes (whole k) |", "|---|---|---|---|---|---|---|---|"]
+    return "\n".join(head + rows) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Typed evaluation settings: the detector schedule, the two profiles, and the run config.
+
+Every default lives here once. `resolve_config` starts from a profile and applies only the
+values a user gave; `EvalConfig.model_dump()` prints the full resolved settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from conditioning.errors import DefectforgeError
+
+ProfileName = Literal["quick", "full"]
+
+
+class DetectorConfig(BaseModel):
+    """How one YOLO detector is trained and validated (same for every arm and seed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field("yolo11n.yaml", description="ultralytics model definition (.yaml: no download)")
+    epochs: int = Field(200, ge=1, description="training epochs (val=False while training)")
+    imgsz: int = Field(640, ge=32, description="training image size (tiles when `tile` is set)")
+    val_imgsz: int = Field(640, ge=32, description="image size for validation on the real test split")
+    batch: int = Field(16, ge=1, description="training batch size")
+    workers: int = Field(2, ge=0, description="dataloader workers")
+    device: str = Field("", description="'' lets ultralytics pick (cuda:0 when present), or 'cpu'")
+    mosaic: float = Field(1.0, ge=0, le=1, description="ultralytics mosaic probability")
+    close_mosaic: int = Field(10, ge=0, description="epochs at the end without mosaic")
+    nbs: int = Field(64, ge=1, description="nominal batch: gradients accumulate to it (batch < nbs)")
+    warmup_epochs: float = Field(3.0, ge=0, description="learning-rate warm-up epochs")
+    conf: float = Field(0.001, gt=0, lt=1, description="score threshold for mAP predictions")
+    deeppcb_conf: float = Field(0.25, gt=0, lt=1, description="score threshold for DeepPCB P/R/F")
+
+
+class Profile(BaseModel):
+    """Defaults of one profile; any of them can be overridden from the CLI."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    real_budget: int = Field(ge=1, description="k: real training images every arm gets")
+    arms: list[str] = Field(description="arms to compare (real is the reference)")
+    seeds: list[int] = Field(description="training seeds; deltas are paired by seed")
+    ratio: float = Field(gt=0, description="synthetic images per real training image")
+    tile: int | None = Field(description="cut training images into square tiles of this size")
+    test_limit: int | None = Field(description="use only the first N test images (sorted)")
+    detector: DetectorConfig
+
+
+PROFILES: dict[str, Profile] = {
+    # This 2-core CPU, ~45 min: k=50, 320 px tiles (defects keep their pixel size, the model
+    # is then scored on whole 640 px test images), two arms, one seed, a short schedule with an
+    # optimizer step per batch (nbs=batch), the first 100 test images.
+    "quick": Profile(
+        real_budget=50,
+        arms=["real", "copypaste"],
+        seeds=[0],
+        ratio=0.5,
+        tile=320,
+        test_limit=100,
+        detector=DetectorConfig(epochs=20, imgsz=320, val_imgsz=640, batch=8, workers=2,
+                                nbs=8, warmup_epochs=1.0, close_mosaic=5),
+    ),
+    # One H100-class GPU: k=50 with all five arms in ~10 min, 640 px, the whole test split.
+    # Estimate from the real-only reference (k=50, 200 epochs: 105 s on an H200): 120 epochs
+    # ~65 s real-only, ~100 s per arm with ratio 1, ~15 s scoring per run -> ~9 min. One
+    # seed; --seeds 0,1,2 gives intervals at 3x the time.
+    "full": Profile(
+        real_budget=50,
+        arms=["real", "augment", "copypaste", "procedural", "diffusion"],
+        seeds=[0],
+        ratio=1.0,
+        tile=None,
+        test_limit=None,
+        detector=DetectorConfig(epochs=120, imgsz=640, val_imgsz=640, batch=16, workers=8),
+    ),
+}
+
+
+class EvalConfig(BaseModel):
+    """Everything one `run_evaluation` needs, fully resolved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str = Field(description="prepared dataset name (runs/data/<name>) or its folder")
+    profile: ProfileName = "quick"
+    real_budget: int = Field(ge=1)
+    arms: list[str]
+    seeds: list[int] = Field(min_length=1)
+    ratio: float = Field(gt=0)
+    tile: int | None = Field(default=None, ge=32)
+    test_limit: int | None = Field(default=None, ge=1)
+    detector: DetectorConfig
+    budget_seed: int = Field(0, description="seed of the k-image draw (same images for all arms)")
+    budget_path: Path | None = Field(None, description="use this budget JSON instead of drawing")
+    generated: Path | None = Field(None, description="generated COCO set for the diffusion arm")
+    generator_model: Path | None = Field(None, description="model dir to generate the diffusion set")
+    spec_path: Path | None = Field(None, description="defect spec (default datasets/<name>/defects.yaml)")
+    out_dir: Path | None = Field(None, description="default runs/eval/<dataset>-k<k>-<profile>")
+    experiment: str = "defectforge-eval"
+    register_name: str | None = Field(None, description="model registry name (default per dataset)")
+
+    @field_validator("arms")
+    @classmethod
+    def _known_arms(cls, arms: list[str]) -> list[str]:
+        from eval.arms import ARMS
+
+        unknown = [a for a in arms if a not in ARMS]
+        if unknown or not arms:
+            raise ValueError(f"unknown arms {unknown}; choose from {sorted(ARMS)}")
+        return ["real", *[a for a in arms if a != "real"]]
+
+    @model_validator(mode="after")
+    def _diffusion_has_a_set(self) -> EvalConfig:
+        if "diffusion" in self.arms and self.generated is None and self.generator_model is None:
+            raise ValueError(
+                "the diffusion arm needs --generated DIR (a set made by `defectforge generate`) "
+                "or --generator-model DIR; or drop it from --arms"
+            )
+        return self
+
+
+OFF_WHEN_ZERO = ("tile", "test_limit")
+"""Overrides where 0 means 'off' (None)."""
+
+
+def resolve_config(dataset: str, profile: ProfileName = "quick", **overrides) -> EvalConfig:
+    """Profile defaults, then the non-None `overrides` (detector keys may be given flat).
+
+    `tile=0` / `test_limit=0` switch tiling / the test subset off.
+    """
+    if profile not in PROFILES:
+        raise DefectforgeError(f"--profile: unknown profile {profile!r}; choose quick or full")
+    base = PROFILES[profile].model_dump()
+    detector_keys = set(DetectorConfig.model_fields)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in OFF_WHEN_ZERO and value == 0:
+            value = None
+        if key in detector_keys:
+            base["detector"][key] = value
+        else:
+            base[key] = value
+    try:
+        return EvalConfig(dataset=dataset, profile=profile, **base)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors()
+        )
+        raise DefectforgeError(f"evaluate settings ({profile} profile): {problems}") from None

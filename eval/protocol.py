@@ -1,0 +1,226 @@
+"""The comparison protocol: every arm at the same real budget k and the same schedule, several
+seeds, scored on the real test split, summarised with intervals and logged to MLflow."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from conditioning.errors import DefectforgeError
+from eval.arms import ARMS, ArmInputs
+from eval.config import EvalConfig
+from eval.detector import TestSet, evaluate_detector, train_detector
+from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
+from eval.leakage import LeakageGuard
+from eval.report import EvalReport, RunResult, summarise_arm
+from eval.synthetic import SyntheticSet, load_set, save_set
+from eval.trainset import export_test, export_train, maybe_tile, train_image_count
+from pipeline.data.atomic import write_bytes
+from pipeline.data.coco_reader import read_coco
+from pipeline.paths import runs_root
+
+
+@dataclass
+class Context:
+    """What every (arm, seed) run shares."""
+
+    config: EvalConfig
+    data: EvalData
+    out: Path
+    train: list
+    budget_path: Path
+    real_coco: Path
+    test: TestSet
+    guard: LeakageGuard
+
+
+def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> EvalReport:
+    """Run every arm x seed, then summarise and report (MLflow + JSON + markdown)."""
+    from eval import tracking
+    from eval.publish import publish_report
+
+    console = console or Console()
+    # 1. inputs: prepared data, the k-image budget, the real test split
+    data = load_data(config)
+    if "procedural" in config.arms and data.spec_path is None:
+        raise DefectforgeError(
+            f"dataset {data.name!r} has no defects.yaml: the procedural arm needs a spec "
+            "(--spec PATH), or drop it from --arms"
+        )
+    out = output_dir(config, data.name)
+    train, budget_path = budget_records(data, config, out)
+    test = test_records(data, config)
+    # 2. leakage guard: no test image among the k images or their clean references
+    allowed = [r.image_path for r in train] + [r.clean_path for r in train if r.clean_path]
+    guard = LeakageGuard([r.image_path for r in test], allowed)
+    guard.check_no_test(allowed, "real training")
+    # 3. the real sets on disk, exported once
+    ctx = Context(config, data, out, train, budget_path,
+                  write_subset(train, data.categories, out / "real" / "annotations.json"),
+                  export_test(test, data.categories, out / "test"), guard)
+    # 4. every arm and seed under one MLflow parent run
+    jobs = [(arm, seed) for arm in config.arms for seed in config.seeds]
+    with tracking.parent_run(config.experiment, f"{data.name}-k{config.real_budget}",
+                             parent_params(ctx)) as parent:
+        runs = []
+        with _progress(console) as progress:
+            task = progress.add_task("evaluate", total=len(jobs))
+            for arm, seed in jobs:
+                progress.update(task, description=f"{arm} seed {seed}")
+                runs.append(run_one(ctx, arm, seed))
+                progress.advance(task)
+        # 5. summary, figures, registry, report files
+        report = summarise(ctx, runs, parent.info, tracking.tracking_uri())
+        report = publish_report(report, ctx.data.spec_path)
+    console.print(f"report: {Path(report.report_dir) / 'summary.md'}", soft_wrap=True)
+    console.print(f"open it in MLflow: [bold]{tracking.ui_command()}[/]", soft_wrap=True)
+    return report
+
+
+def output_dir(config: EvalConfig, name: str) -> Path:
+    """`runs/eval/<name>-k<k>-<profile>-<hash>` (hash of every setting that changes results,
+    arms and seeds aside), or `out_dir`; finished arms and seeds in it are reused, so a folder
+    holding results of other settings is refused."""
+    keyed = config.model_dump(mode="json", exclude={"arms", "seeds", "out_dir", "experiment",
+                                                    "register_name", "profile"})
+    text = json.dumps(keyed, sort_keys=True, indent=1)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    out = (Path(config.out_dir) if config.out_dir is not None else
+           runs_root() / "eval" / f"{name}-k{config.real_budget}-{config.profile}-{digest}")
+    out = out.resolve()
+    settings = out / "settings.json"
+    if settings.is_file() and settings.read_text() != text:
+        raise DefectforgeError(
+            f"{settings}: this output folder holds results of other settings; pass another "
+            "--out (or delete the folder) to evaluate these"
+        )
+    write_bytes(settings, text.encode())
+    return out
+
+
+def parent_params(ctx: Context) -> dict:
+    cfg = ctx.config
+    return {
+        "dataset": ctx.data.name, "k": cfg.real_budget, "ratio": cfg.ratio, "seeds": cfg.seeds,
+        "arms": cfg.arms, "profile": cfg.profile, "tile": cfg.tile, "test_limit": cfg.test_limit,
+        "test_images": len(read_coco(ctx.test.coco_path)), "budget": ctx.budget_path.name,
+        "spec_hash": spec_hash(ctx.data.spec_path), "detector": cfg.detector.model_dump_json(),
+    }
+
+
+def spec_hash(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    from conditioning.spec import load_library
+
+    return load_library(path).content_hash
+
+
+def run_one(ctx: Context, arm: str, seed: int) -> RunResult:
+    """One arm and seed: synthetic set -> leakage check -> train -> score -> nested MLflow run."""
+    from eval import tracking
+
+    folder = ctx.out / "arms" / arm / f"seed{seed}"
+    result_path = folder / "result.json"
+    synthetic = synthetic_set(ctx, arm, seed, folder / "synthetic")
+    if result_path.is_file():
+        result = RunResult.model_validate_json(result_path.read_text())
+    else:
+        result = train_and_score(ctx, arm, seed, folder, synthetic)
+        result_path.write_text(result.model_dump_json(indent=1))
+    result.run_id = tracking.log_nested_run(
+        f"{arm}-seed{seed}",
+        {"arm": arm, "seed": seed, "real_images": result.real_images,
+         "synthetic_images": result.synthetic_images,
+         "generator_revision": result.generator_revision},
+        run_metrics(result),
+        {"weights": Path(result.weights),
+         "synthetic": synthetic.coco_path if synthetic else None},
+    )
+    return result
+
+
+def synthetic_set(ctx: Context, arm: str, seed: int, folder: Path) -> SyntheticSet | None:
+    """The arm's synthetic set (made once, reused), checked by the leakage guard."""
+    if arm == "real":
+        return None
+    marker = folder / "set.json"
+    synthetic = load_set(marker)
+    if synthetic is None:
+        cfg = ctx.config
+        synthetic = ARMS[arm](ArmInputs(
+            dataset=ctx.data.name, train=ctx.train, categories=ctx.data.categories,
+            out_dir=folder, seed=seed, ratio=cfg.ratio, spec_path=ctx.data.spec_path,
+            generated=cfg.generated, generator_model=cfg.generator_model,
+            budget_path=ctx.budget_path,
+        ))
+        ctx.guard.check_inputs(synthetic.inputs, f"{arm} arm")
+        ctx.guard.check_no_test([r.image_path for r in read_coco(synthetic.coco_path)],
+                                f"{arm} synthetic")
+        save_set(synthetic, marker)
+    return synthetic
+
+
+def train_and_score(ctx: Context, arm: str, seed: int, folder: Path,
+                    synthetic: SyntheticSet | None) -> RunResult:
+    cfg = ctx.config
+    sources = [maybe_tile(ctx.real_coco, cfg.tile, ctx.out / "real" / f"tiles{cfg.tile}",
+                          ctx.data.categories)]
+    if synthetic is not None:
+        sources.append(maybe_tile(synthetic.coco_path, cfg.tile, folder / f"tiles{cfg.tile}",
+                                  ctx.data.categories))
+    data_yaml = export_train(sources, ctx.data.categories, folder)
+    start = time.perf_counter()
+    weights = train_detector(data_yaml, folder / "detector", cfg.detector, seed)
+    seconds = time.perf_counter() - start
+    metrics = evaluate_detector(weights, ctx.test, folder / "detector", cfg.detector,
+                                deeppcb=ctx.data.is_deeppcb)
+    return RunResult(
+        arm=arm, seed=seed, metrics=metrics, weights=str(weights), train_seconds=seconds,
+        real_images=len(ctx.train),
+        synthetic_images=synthetic.count if synthetic else 0,
+        gate_pass_rate=synthetic.gate_pass_rate if synthetic else None,
+        generator_revision=synthetic.generator_revision if synthetic else None,
+        train_images=train_image_count(sources),
+    )
+
+
+def run_metrics(result: RunResult) -> dict[str, float]:
+    m = result.metrics
+    metrics = {"map50": m.map50, "map50_95": m.map50_95, "coco_map50": m.coco.map50,
+               "coco_map50_95": m.coco.map50_95, "train_seconds": result.train_seconds,
+               "synthetic_images": float(result.synthetic_images)}
+    metrics.update({f"ap50/{k}": v for k, v in m.per_class_ap50.items()})
+    metrics.update({f"ap50_95/{k}": v for k, v in m.per_class_ap50_95.items()})
+    metrics.update({f"coco_ap50_95/{k}": v for k, v in m.coco.per_class_ap50_95.items()})
+    if m.deeppcb is not None:
+        metrics.update({f"deeppcb_{k}": v for k, v in m.deeppcb.model_dump().items()})
+    if result.gate_pass_rate is not None:
+        metrics["gate_pass_rate"] = result.gate_pass_rate
+    return metrics
+
+
+def summarise(ctx: Context, runs: list[RunResult], parent, uri: str) -> EvalReport:
+    """Per-arm intervals and seed-paired deltas against real-only."""
+    by_arm = {arm: [r for r in runs if r.arm == arm] for arm in ctx.config.arms}
+    arms = [summarise_arm(arm, rs, by_arm["real"]) for arm, rs in by_arm.items()]
+    best = max(arms, key=lambda a: a.metrics["map50_95"].mean)
+    best_run = max(by_arm[best.arm], key=lambda r: r.metrics.map50_95)
+    return EvalReport(
+        config=ctx.config, dataset=ctx.data.name, real_budget=ctx.config.real_budget,
+        spec_hash=spec_hash(ctx.data.spec_path), tracking_uri=uri,
+        experiment_id=parent.experiment_id, parent_run_id=parent.run_id, arms=arms, runs=runs,
+        best_arm=best.arm, best_run_id=best_run.run_id, report_dir=str(ctx.out / "report"),
+    )
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
+                    console=console)

@@ -1,0 +1,56 @@
+"""Publish a finished evaluation: figures, parent-run metrics and artifacts, the best detector
+in the model registry, and report.json + summary.md on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eval import tracking
+from eval.figures import arms_chart, per_class_chart, sample_grid
+from eval.report import EvalReport, summary_markdown
+from pipeline.data.atomic import write_bytes
+
+
+def parent_metrics(report: EvalReport) -> dict[str, float]:
+    """Per arm: mean and CI of each metric, delta vs real-only with its CI, per-class AP."""
+    out: dict[str, float] = {}
+    for a in report.arms:
+        for name, interval in a.metrics.items():
+            out.update({f"{a.arm}/{name}": interval.mean, f"{a.arm}/{name}_ci_low": interval.low,
+                        f"{a.arm}/{name}_ci_high": interval.high})
+        if a.arm != "real":
+            for name, interval in a.delta.items():
+                out.update({f"{a.arm}/delta_{name}": interval.mean,
+                            f"{a.arm}/delta_{name}_ci_low": interval.low,
+                            f"{a.arm}/delta_{name}_ci_high": interval.high})
+        out.update({f"{a.arm}/ap50_95/{c}": v for c, v in a.per_class_ap50_95.items()})
+        if a.gate_pass_rate is not None:
+            out[f"{a.arm}/gate_pass_rate"] = a.gate_pass_rate
+        for name, interval in (a.deeppcb or {}).items():
+            out[f"{a.arm}/deeppcb_{name}"] = interval.mean
+    return out
+
+
+def publish_report(report: EvalReport, spec_path: Path | None) -> EvalReport:
+    """Inside the active parent run: log everything, register the best detector, save files."""
+    folder = Path(report.report_dir)
+    seed = report.config.seeds[0]
+    sets = {a.arm: folder.parent / "arms" / a.arm / f"seed{seed}" / "synthetic" / "annotations.json"
+            for a in report.arms if a.arm != "real"}
+    figures = [
+        arms_chart(report.arms, folder / "arms_map.png"),
+        per_class_chart(report.arms, folder / "per_class_ap.png"),
+        sample_grid({k: v for k, v in sets.items() if v.is_file()}, folder / "synthetic_samples.png"),
+    ]
+    best = next(r for r in report.runs if r.run_id == report.best_run_id)
+    name = report.config.register_name or f"defectforge-{report.dataset}-detector"
+    report.registered_model = tracking.register_detector(Path(best.weights), name, best.run_id)
+    summary = write_bytes(folder / "summary.md", summary_markdown(report).encode())
+    saved = report.save(folder / "report.json")
+    revisions = sorted({r.generator_revision for r in report.runs if r.generator_revision})
+    tracking.log_parent_params({"generator_revision": ",".join(revisions) or None})
+    tracking.log_parent_results(parent_metrics(report), {})
+    for group, paths in (("figures", figures), ("spec", [spec_path]), ("report", [summary, saved])):
+        for path in paths:
+            tracking.log_parent_results({}, {group: path})
+    return report

@@ -1,0 +1,166 @@
+"""The evaluation report: per-run results, per-arm intervals and deltas, and its markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from eval.config import EvalConfig
+from eval.detector import DetectorMetrics
+from eval.stats import Interval, mean_ci, paired_delta
+from pipeline.data.atomic import write_bytes
+
+METRICS = ("map50", "map50_95", "coco_map50", "coco_map50_95")
+"""Metrics summarised per arm (ultralytics' and pycocotools' mAP)."""
+
+
+class RunResult(BaseModel):
+    """One detector: an arm trained with one seed, and its scores on the real test split."""
+
+    arm: str
+    seed: int
+    run_id: str | None = None
+    metrics: DetectorMetrics
+    weights: str
+    real_images: int
+    synthetic_images: int
+    train_images: int
+    gate_pass_rate: float | None = None
+    generator_revision: str | None = None
+    train_seconds: float
+
+    def value(self, metric: str) -> float:
+        if metric.startswith("coco_"):
+            return getattr(self.metrics.coco, metric.removeprefix("coco_"))
+        return getattr(self.metrics, metric)
+
+
+class ArmSummary(BaseModel):
+    """Mean and 95 % CI per metric over seeds, the seed-paired delta vs real-only, per class."""
+
+    arm: str
+    seeds: list[int]
+    metrics: dict[str, Interval]
+    delta: dict[str, Interval]
+    per_class_ap50: dict[str, float]
+    per_class_ap50_95: dict[str, float]
+    deeppcb: dict[str, Interval] | None = None
+    synthetic_images: int
+    gate_pass_rate: float | None = None
+
+
+class EvalReport(BaseModel):
+    """Everything one evaluation measured, and where it is in MLflow."""
+
+    config: EvalConfig
+    dataset: str
+    real_budget: int
+    spec_hash: str | None
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+    arms: list[ArmSummary]
+    runs: list[RunResult]
+    best_arm: str
+    best_run_id: str | None
+    registered_model: str | None = None
+    report_dir: str
+
+    def arm(self, name: str) -> ArmSummary:
+        return next(a for a in self.arms if a.arm == name)
+
+    def save(self, path: Path) -> Path:
+        return write_bytes(path, (self.model_dump_json(indent=1) + "\n").encode())
+
+
+def summarise_arm(arm: str, runs: list[RunResult], reference: list[RunResult]) -> ArmSummary:
+    """Intervals over the arm's seeds and deltas paired by seed with the reference arm."""
+    metrics = {m: mean_ci([r.value(m) for r in runs]) for m in METRICS}
+    delta = {
+        m: paired_delta({r.seed: r.value(m) for r in runs}, {r.seed: r.value(m) for r in reference})
+        for m in METRICS
+    }
+    deeppcb = None
+    if all(r.metrics.deeppcb is not None for r in runs):
+        keys = ("precision", "recall", "fscore", "map33")
+        deeppcb = {k: mean_ci([getattr(r.metrics.deeppcb, k) for r in runs]) for k in keys}
+    return ArmSummary(
+        arm=arm,
+        seeds=[r.seed for r in runs],
+        metrics=metrics,
+        delta=delta,
+        per_class_ap50=_class_means([r.metrics.per_class_ap50 for r in runs]),
+        per_class_ap50_95=_class_means([r.metrics.per_class_ap50_95 for r in runs]),
+        deeppcb=deeppcb,
+        synthetic_images=max(r.synthetic_images for r in runs),
+        gate_pass_rate=runs[0].gate_pass_rate,
+    )
+
+
+def _class_means(tables: list[dict[str, float]]) -> dict[str, float]:
+    names = sorted({n for t in tables for n in t})
+    return {n: sum(t.get(n, 0.0) for t in tables) / len(tables) for n in names}
+
+
+def _fmt(interval: Interval) -> str:
+    if interval.n == 1:
+        return f"{interval.mean:.3f}"
+    return f"{interval.mean:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
+
+
+def summary_markdown(report: EvalReport) -> str:
+    """The page a reviewer reads first: the question, the table, the verdict."""
+    cfg = report.config
+    lines = [
+        f"# Detector retraining on `{report.dataset}`: does synthetic data help?",
+        "",
+        f"k = {report.real_budget} real training images for every arm, "
+        f"synthetic:real ratio {cfg.ratio}, seeds {cfg.seeds}, profile `{cfg.profile}` "
+        f"({cfg.detector.model}, {cfg.detector.epochs} epochs, trained at {cfg.detector.imgsz} px"
+        f"{f' on {cfg.tile} px tiles' if cfg.tile else ''}, tested at {cfg.detector.val_imgsz} px"
+        f"{f', first {cfg.test_limit} test images' if cfg.test_limit else ''}).",
+        "Test split: real images only. Intervals: 95 % t-interval over seeds; deltas paired by seed.",
+        "",
+        "| arm | mAP50 | mAP50-95 | COCOeval mAP50 | delta mAP50 vs real | delta mAP50-95 | synthetic |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for a in report.arms:
+        m, d = a.metrics, a.delta
+        delta50 = "—" if a.arm == "real" else f"{d['map50'].mean:+.3f}" + (
+            f" [{d['map50'].low:+.3f}, {d['map50'].high:+.3f}]" if d["map50"].n > 1 else "")
+        delta95 = "—" if a.arm == "real" else f"{d['map50_95'].mean:+.3f}" + (
+            f" [{d['map50_95'].low:+.3f}, {d['map50_95'].high:+.3f}]" if d["map50_95"].n > 1 else "")
+        lines.append(
+            f"| {a.arm} | {_fmt(m['map50'])} | {_fmt(m['map50_95'])} | {_fmt(m['coco_map50'])} "
+            f"| {delta50} | {delta95} | {a.synthetic_images} |"
+        )
+    lines += ["", verdict(report), "", f"Best arm: **{report.best_arm}**"
+              + (f" (registered as `{report.registered_model}`)." if report.registered_model else ".")]
+    if any(a.deeppcb for a in report.arms):
+        lines += ["", "DeepPCB metric (IoU > 0.33, same class):", "",
+                  "| arm | precision | recall | F-score | mAP@0.33 |", "|---|---|---|---|---|"]
+        for a in report.arms:
+            if a.deeppcb:
+                p = a.deeppcb
+                lines.append(f"| {a.arm} | {_fmt(p['precision'])} | {_fmt(p['recall'])} "
+                             f"| {_fmt(p['fscore'])} | {_fmt(p['map33'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def verdict(report: EvalReport) -> str:
+    """One sentence per synthetic arm: better, worse or not distinguishable from real-only."""
+    out = []
+    for a in report.arms:
+        if a.arm == "real":
+            continue
+        d = a.delta["map50_95"]
+        if d.n == 1:
+            out.append(f"- {a.arm}: {d.mean:+.3f} mAP50-95 vs real-only (one seed: no interval).")
+        elif d.low > 0:
+            out.append(f"- {a.arm}: better than real-only ({d.mean:+.3f} mAP50-95, CI above 0).")
+        elif d.high < 0:
+            out.append(f"- {a.arm}: worse than real-only ({d.mean:+.3f} mAP50-95, CI below 0).")
+        else:
+            out.append(f"- {a.arm}: not distinguishable from real-only ({d.mean:+.3f}, CI spans 0).")
+    return "\n".join(out) if out else "Only the real-only arm was run."

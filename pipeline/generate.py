@@ -1,0 +1,263 @@
+"""Generate a labelled synthetic set: bundles on clean backgrounds -> rendered, gated images + COCO.
+
+Resumable: every sample has a deterministic id `<spec_hash>-<seed>-<index>`; a finished sample
+(its PNG and its record JSON, both written atomically) is skipped on rerun. `generate_range` writes
+the samples of some indices (a campaign runs ranges in parallel); `assemble_set` builds the COCO
+file and summary from the finished ones; `generate_set` does both over a whole set.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from conditioning.errors import DefectforgeError
+from pipeline.render import Job, RenderConfig, Rendered, render
+
+PLACEMENT_TRIES = 5
+"""Backgrounds tried in turn when the spec cannot be placed on one (PlacementError)."""
+
+
+@dataclass
+class GenerationSummary:
+    """What one `generate_set` run produced."""
+
+    out_dir: str
+    count: int
+    generated_now: int
+    skipped: int
+    placement_failed: int
+    images_in_coco: int
+    image_pass_rate: float
+    instance_pass_rate: float
+    mean_box_changed: float  # changed fraction of each mask's tight box
+    mean_coco_box_changed: float  # changed fraction of each written COCO box (real DeepPCB: about 0.11)
+    images_per_second: float
+    seconds: float
+    revision: str
+
+
+@dataclass
+class RangeResult:
+    """What one `generate_range` call did."""
+
+    ids: list[str]  # the sample ids of its indices, in order
+    revision: str
+    todo: int  # samples that were unfinished when it started
+    placement_failed: int  # of those, samples no background could take
+    seconds: float
+
+
+def generate_set(
+    dataset: str,
+    spec_path: str | Path,
+    model_dir: str | Path,
+    count: int,
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    budget_path: str | Path | None = None,
+    config: RenderConfig | dict | None = None,
+    keep_rejected: bool = False,
+    progress: bool = True,
+) -> GenerationSummary:
+    """Write `count` samples to `out_dir/images`, `annotations.json` (COCO) and `summary.json`."""
+    run = generate_range(dataset, spec_path, model_dir, range(count), out_dir, seed=seed,
+                         budget_path=budget_path, config=config, progress=progress)
+    return assemble_set(dataset, model_dir, out_dir, run, keep_rejected=keep_rejected)
+
+
+def generate_range(
+    dataset: str,
+    spec_path: str | Path,
+    model_dir: str | Path,
+    indices: range,
+    out_dir: str | Path,
+    *,
+    seed: int,
+    budget_path: str | Path | None = None,
+    config: RenderConfig | dict | None = None,
+    backend: Any = None,
+    revision: str | None = None,
+    progress: bool = True,
+) -> RangeResult:
+    """Render and write the unfinished samples of `indices` (PNG, then record JSON, both atomic).
+
+    `backend`: the model of `model_dir` already loaded on its device (None: load it here);
+    `revision`: its `model_revision` when the caller has it (hashing large weights is slow).
+    """
+    from conditioning.spec import check_classes, load_library
+    from pipeline.data.prepared import PreparedDataset
+    from pipeline.models import load_backend, model_revision
+    from pipeline.training_data import budget_records
+
+    cfg = config if isinstance(config, RenderConfig) else RenderConfig(**(config or {}))
+    out, model_dir = Path(out_dir), Path(model_dir)
+    # 1. spec, dataset, model, backgrounds (clean references of the budget's train images)
+    library = load_library(spec_path)
+    prepared = PreparedDataset(dataset)
+    check_classes(library, prepared.info.class_names)
+    if backend is None:
+        backend = load_backend(model_dir).to("cuda" if torch.cuda.is_available() else "cpu")
+    _check_model_classes(backend.classes, library.classes, model_dir)
+    revision = revision or model_revision(model_dir)
+    if backend.name == "sd15":
+        backend.config.prompts.update({d.class_name: d.prompt for d in reversed(library.defects) if d.prompt})
+    padding, palette = _card_conventions(model_dir)
+    if palette and cfg.palette is None:
+        cfg = cfg.model_copy(update={"palette": palette})
+    backgrounds = [r.clean_path for r in budget_records(prepared, budget_path) if r.clean_path]
+    if not backgrounds:
+        raise DefectforgeError(f"dataset {dataset!r}: no clean reference images to draw defects on")
+    # 2. samples still to do, in batches
+    ids = {i: f"{library.content_hash}-{seed}-{i:06d}" for i in indices}
+    todo = [i for i, sid in ids.items() if not (out / "records" / f"{sid}.json").is_file()]
+    started, failed = time.time(), 0
+    bar = tqdm(total=len(todo), desc="generate", disable=not progress)
+    for start in range(0, len(todo), cfg.batch_size):
+        chunk = todo[start : start + cfg.batch_size]
+        jobs, metas = _bundles(library, backgrounds, ids, chunk, seed)
+        failed += len(chunk) - len(jobs)
+        for job, meta, result in zip(jobs, metas, render(backend, jobs, cfg), strict=True):
+            _write_sample(out, job, meta, result, (backend.name, revision), padding, cfg.gate.change_threshold)
+        bar.update(len(chunk))
+    bar.close()
+    return RangeResult(list(ids.values()), revision, len(todo), failed, time.time() - started)
+
+
+def finished_records(out_dir: str | Path, ids: list[str]) -> list[dict]:
+    """The record JSONs of the finished samples among `ids`, in order."""
+    files = [Path(out_dir) / "records" / f"{sid}.json" for sid in ids]
+    return [json.loads(file.read_text()) for file in files if file.is_file()]
+
+
+def assemble_set(
+    dataset: str, model_dir: str | Path, out_dir: str | Path, run: RangeResult, *, keep_rejected: bool = False
+) -> GenerationSummary:
+    """Write `annotations.json` (COCO: the gate-passed finished samples of `run.ids`, or all with
+    `keep_rejected`) and `summary.json`; returns the summary."""
+    from pipeline.data.atomic import write_json
+    from pipeline.data.coco_writer import write_coco
+    from pipeline.data.prepared import PreparedDataset
+
+    out, prepared = Path(out_dir), PreparedDataset(dataset)
+    padding, _ = _card_conventions(Path(model_dir))
+    records = finished_records(out, run.ids)
+    kept = [_image_record(out, rec, prepared, padding) for rec in records if rec["passed"] or keep_rejected]
+    write_coco(out / "annotations.json", kept, prepared.info.coco_categories(),
+               info={"description": "defectforge synthetic set", "revision": run.revision})
+    verdicts = [i["gate"] for rec in records for i in rec["instances"]]
+    generated = run.todo - run.placement_failed
+    summary = GenerationSummary(
+        out_dir=str(out), count=len(run.ids), generated_now=generated, skipped=len(run.ids) - run.todo,
+        placement_failed=run.placement_failed, images_in_coco=len(kept),
+        image_pass_rate=round(sum(rec["passed"] for rec in records) / max(1, len(records)), 4),
+        instance_pass_rate=_mean(verdicts, "passed"), mean_box_changed=_mean(verdicts, "box_changed"),
+        mean_coco_box_changed=_mean(verdicts, "coco_box_changed"),
+        images_per_second=round(generated / run.seconds, 3) if run.seconds > 0 else 0.0,
+        seconds=round(run.seconds, 2), revision=run.revision,
+    )
+    write_json(out / "summary.json", asdict(summary))
+    return summary
+
+
+def _card_conventions(model_dir: Path) -> tuple[list[float], list[list[int]] | None]:
+    """From the model card: the real boxes' padding past the mask (px per side) and the palette."""
+    file = model_dir / "model_card.json"
+    card = json.loads(file.read_text()) if file.is_file() else {}
+    return card.get("box_padding_px", [0.0] * 4), card.get("palette")
+
+
+def _check_model_classes(model_classes: list[str], spec_classes: list[str], model_dir: Path) -> None:
+    if list(model_classes) != list(spec_classes):
+        raise DefectforgeError(
+            f"{model_dir}: the model was trained on classes {model_classes}, the spec has "
+            f"{spec_classes}; train a model on this dataset (`defectforge train`)."
+        )
+
+
+def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[int], seed: int):
+    """Conditioning bundles of the chunk's samples (each picks its background from its own seed)."""
+    from conditioning.bundle import build_bundle
+    from pipeline.data.records import load_rgb
+
+    jobs, metas = [], []
+    for index in chunk:
+        sample_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+        for attempt in range(PLACEMENT_TRIES):
+            background_path = backgrounds[(sample_seed + attempt) % len(backgrounds)]
+            background = load_rgb(background_path)
+            try:
+                bundle = build_bundle(library, background, sample_seed, image_id=ids[index])
+            except DefectforgeError:
+                continue
+            instances = [(d.class_name, d.mask, float(d.severity)) for d in bundle.instances]
+            jobs.append(Job(background, instances, sample_seed))
+            metas.append({"id": ids[index], "background": str(background_path), "spec_hash": bundle.spec_hash,
+                          "seed": sample_seed, "kinds": [d.kind for d in bundle.instances]})
+            break
+    return jobs, metas
+
+
+def _write_sample(out: Path, job: Job, meta: dict, result: Rendered, model: tuple[str, str],
+                  padding: list[float], threshold: float) -> None:
+    """The PNG, then the record JSON (its presence marks the sample finished)."""
+    from pipeline.data.atomic import write_json, write_png
+    from pipeline.data.records import encode_mask
+    from pipeline.gate import change_map
+
+    backend_name, revision = model
+    image_file = out / "images" / f"{meta['id']}.png"
+    write_png(image_file, result.image)
+    instances = [
+        {"class_name": c, "kind": kind, "severity": s, "rle": encode_mask(m), "attempts": a, "gate": v.to_json()}
+        for (c, m, s), kind, v, a in zip(job.instances, meta["kinds"], result.verdicts, result.attempts, strict=True)
+    ]
+    changed = change_map(result.image, job.background) > threshold
+    for instance in instances:
+        x, y, w, h = (int(round(v)) for v in _bbox(instance["rle"], padding))
+        instance["gate"]["coco_box_changed"] = round(float(changed[y : y + h, x : x + w].mean()), 4)
+    write_json(out / "records" / f"{meta['id']}.json", {
+        **meta, "file": image_file.name, "height": result.image.shape[0], "width": result.image.shape[1],
+        "generator": f"defectforge-{backend_name}", "revision": revision, "instances": instances,
+        "passed": all(v.passed for v in result.verdicts),
+    })
+
+
+def _image_record(out: Path, rec: dict, prepared, padding: list[float]):
+    """One finished sample's record JSON as a COCO image record, with its provenance and gate."""
+    from pipeline.data.records import ImageRecord, InstanceRecord
+
+    instances = [InstanceRecord(i["class_name"], prepared.info.category_id(i["class_name"]), rle=i["rle"],
+                                bbox_xywh=_bbox(i["rle"], padding),
+                                extra={"gate": i["gate"], "severity": i["severity"], "kind": i["kind"],
+                                       "attempts": i["attempts"]})
+                 for i in rec["instances"]]
+    provenance = {"source": "defectforge", "spec_hash": rec["spec_hash"], "seed": rec["seed"],
+                  "generator": rec["generator"], "revision": rec["revision"], "sample_id": rec["id"],
+                  "gate_passed": rec["passed"]}
+    return ImageRecord(out / "images" / rec["file"], Path(rec["background"]), rec["width"], rec["height"],
+                       instances, provenance)
+
+
+def _mean(verdicts: list[dict], key: str) -> float:
+    return round(float(np.mean([v[key] for v in verdicts])) if verdicts else 0.0, 4)
+
+
+def _bbox(rle: dict, padding: list[float]) -> tuple[float, float, float, float]:
+    """The mask's box grown by the dataset's box padding (left, top, right, bottom), inside the image."""
+    from pipeline.data.records import decode_mask, mask_bbox
+
+    height, width = rle["size"]
+    x, y, w, h = mask_bbox(decode_mask(rle))
+    left, top, right, bottom = padding
+    x0, y0 = max(0.0, x - round(left)), max(0.0, y - round(top))
+    x1, y1 = min(float(width), x + w + round(right)), min(float(height), y + h + round(bottom))
+    return (x0, y0, x1 - x0, y1 - y0)

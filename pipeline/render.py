@@ -1,0 +1,125 @@
+"""Render defects onto clean backgrounds: crop around each mask, inpaint, paste back, gate, retry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from conditioning.errors import DefectforgeError
+from pipeline.crops import Window, crop_window, dilate, extract, make_batch, paste, to_uint8
+from pipeline.gate import GateConfig, InstanceVerdict, check_sample
+from pipeline.models import GeneratorBackend
+
+
+class RenderConfig(BaseModel):
+    """How defects are rendered, with the meaning of each default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dilate_px: int = Field(1, ge=0, description="px the mask grows into the region the model may change")
+    margin: float = Field(0.5, ge=0, description="crop window = region box side * (1 + margin)")
+    steps: int | None = Field(None, ge=1, description="sampling steps (None: the model's default)")
+    batch_size: int = Field(16, ge=1, description="crops per model call")
+    palette: list[list[int]] | None = Field(
+        None, description="snap drawn pixels to these RGB colours (binarised product lines; from the model card)"
+    )
+    gate: GateConfig = Field(default_factory=GateConfig)
+
+
+@dataclass
+class Job:
+    """One image to render: a clean background, its defects (class, bool mask, severity), a seed."""
+
+    background: np.ndarray
+    instances: list[tuple[str, np.ndarray, float]]
+    seed: int
+
+
+@dataclass
+class Rendered:
+    """The rendered image, each instance's gate verdict and the attempts it took."""
+
+    image: np.ndarray
+    regions: list[np.ndarray]
+    verdicts: list[InstanceVerdict] = field(default_factory=list)
+    attempts: list[int] = field(default_factory=list)
+
+
+def sub_seed(seed: int, instance: int, attempt: int) -> int:
+    """The noise seed of one instance's attempt: a pure function of its three inputs."""
+    return int(np.random.SeedSequence([seed, instance, attempt]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def render(backend: GeneratorBackend, jobs: list[Job], cfg: RenderConfig | None = None) -> list[Rendered]:
+    """Render every job; rejected instances are regenerated with a new sub-seed up to `gate.retries`."""
+    cfg = cfg or RenderConfig()
+    # 1. geometry and crops of every instance (they never change between attempts)
+    regions = [[dilate(m, cfg.dilate_px) for _, m, _ in job.instances] for job in jobs]
+    windows = [[crop_window(r, backend.resolution, cfg.margin) for r in rs] for rs in regions]
+    crops = {(j, i): _crop(backend, job, i, regions[j][i], windows[j][i])
+             for j, job in enumerate(jobs) for i in range(len(job.instances))}
+    drawn: dict[tuple[int, int], np.ndarray] = {}
+    attempts = {key: 0 for key in crops}
+    pending = list(crops)
+    results = [Rendered(job.background.copy(), regions[j]) for j, job in enumerate(jobs)]
+    for attempt in range(cfg.gate.retries + 1):
+        # 2. sample the pending crops in batches, one seed per crop
+        for start in range(0, len(pending), cfg.batch_size):
+            keys = pending[start : start + cfg.batch_size]
+            batch = _stack([crops[k] for k in keys]).to(_device(backend))
+            seeds = [sub_seed(jobs[j].seed, i, attempt) for j, i in keys]
+            for key, out in zip(keys, to_uint8(backend.sample(batch, seeds, cfg.steps)), strict=True):
+                drawn[key], attempts[key] = out, attempt + 1
+        # 3. paste back and gate each touched image; failures go round again
+        touched = sorted({j for j, _ in pending})
+        pending = []
+        for j in touched:
+            results[j] = _compose(jobs[j], results[j].regions, windows[j], drawn, j, cfg)
+            results[j].attempts = [attempts[(j, i)] for i in range(len(jobs[j].instances))]
+            pending += [(j, i) for i, v in enumerate(results[j].verdicts) if not v.passed]
+        if not pending:
+            break
+    return results
+
+
+def snap(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Each N x 3 pixel replaced by its nearest palette colour."""
+    distance = ((pixels[:, None, :].astype(np.int32) - palette[None].astype(np.int32)) ** 2).sum(-1)
+    return palette[distance.argmin(1)]
+
+
+def _crop(backend: GeneratorBackend, job: Job, index: int, region: np.ndarray, window: Window) -> dict:
+    class_name, mask, severity = job.instances[index]
+    if class_name not in backend.classes:
+        raise DefectforgeError(
+            f"class {class_name!r}: the generator was trained on {backend.classes}; "
+            "train it on this dataset or fix the spec's `class`."
+        )
+    side = backend.resolution
+    clean = extract(job.background, window, side)
+    return {"image": clean, "clean": clean, "mask": extract(mask, window, side),
+            "region": extract(region, window, side), "class_id": backend.classes.index(class_name) + 1,
+            "severity": float(severity)}
+
+
+def _stack(items: list[dict]):
+    return make_batch(*([it[k] for it in items] for k in ("image", "clean", "mask", "region", "class_id", "severity")))
+
+
+def _device(backend: GeneratorBackend) -> torch.device:
+    return next(backend.modules()[0].parameters()).device
+
+
+def _compose(job: Job, regions, windows, drawn, j: int, cfg: RenderConfig) -> Rendered:
+    """Paste every instance's latest crop onto a fresh copy of the background, then gate it."""
+    image = job.background.copy()
+    for i, (region, window) in enumerate(zip(regions, windows, strict=True)):
+        paste(image, drawn[(j, i)], window, region)
+    if cfg.palette:
+        inside = np.logical_or.reduce(regions)
+        image[inside] = snap(image[inside], np.array(cfg.palette, np.uint8))
+    verdicts = check_sample(image, job.background, [m for _, m, _ in job.instances], regions, cfg.gate)
+    return Rendered(image, regions, verdicts)

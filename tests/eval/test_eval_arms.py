@@ -1,0 +1,110 @@
+"""Each arm produces a valid COCO set from the k training images only."""
+
+import numpy as np
+import pytest
+
+from conditioning.errors import DefectforgeError
+from eval.arms import ARMS, ArmInputs
+from pipeline.data.atomic import write_json
+from pipeline.data.coco_reader import read_coco
+from pipeline.data.coco_writer import write_coco
+
+CATEGORIES = [{"id": 1, "name": "scratch"}, {"id": 2, "name": "pit"}]
+
+
+def arm_inputs(toy_dataset, tmp_path, **extra):
+    train = read_coco(toy_dataset / "annotations" / "train.json")[:6]
+    return ArmInputs(dataset="toy", train=train, categories=CATEGORIES, out_dir=tmp_path / "arm",
+                     seed=3, ratio=1.5, spec_path=toy_dataset / "defects.yaml", **extra)
+
+
+def check_set(result, inputs):
+    records = read_coco(result.coco_path)
+    assert result.count == len(records) == round(1.5 * 6)
+    assert sum(len(r.instances) for r in records) > 0
+    allowed = {r.image_path for r in inputs.train} | {r.clean_path for r in inputs.train}
+    assert result.inputs and set(result.inputs) <= allowed
+    for record in records:
+        image = record.load_image()
+        assert image.shape == (record.height, record.width, 3)
+        for inst in record.instances:
+            assert inst.mask.shape == (record.height, record.width) and inst.mask.sum() >= 4
+            x, y, w, h = inst.bbox_xywh
+            assert 0 <= x and 0 <= y and x + w <= record.width and y + h <= record.height
+    return records
+
+
+def test_real_only_adds_nothing(toy_dataset, tmp_path):
+    assert ARMS["real"](arm_inputs(toy_dataset, tmp_path)) is None
+
+
+@pytest.mark.parametrize("arm", ["augment", "copypaste", "procedural"])
+def test_synthetic_arm_writes_valid_coco(toy_dataset, tmp_path, arm):
+    inputs = arm_inputs(toy_dataset, tmp_path)
+    result = ARMS[arm](inputs)  # pyproject turns albumentations' UserWarnings into errors
+    records = check_set(result, inputs)
+    again = ARMS[arm](arm_inputs(toy_dataset, tmp_path / "again"))
+    first, second = records[0].load_image(), read_coco(again.coco_path)[0].load_image()
+    assert np.array_equal(first, second), "same seed, same synthetic set"
+
+
+def test_copypaste_keeps_real_defect_pixels(toy_dataset, tmp_path):
+    inputs = arm_inputs(toy_dataset, tmp_path)
+    records = read_coco(ARMS["copypaste"](inputs).coco_path)
+    for record in records:
+        image = record.load_image()
+        for inst in record.instances:
+            assert image[inst.mask].mean() < 60  # toy defects are dark (25) on a ~90 board
+
+
+def test_diffusion_arm_reads_a_generated_set_and_drops_gate_failures(toy_dataset, tmp_path):
+    generated = tmp_path / "generated"
+    records = read_coco(toy_dataset / "annotations" / "train.json")[:6]
+    for i, record in enumerate(records):
+        for inst in record.instances:  # generate_set's layout: a gate dict per instance
+            inst.extra["gate"] = {"passed": i != 0, "box_changed": 0.1}
+        record.provenance.update({"source": "generated", "revision": "rev-1",
+                                  "gate_passed": i != 0})
+    write_coco(generated / "annotations.json", records, CATEGORIES, root=toy_dataset)
+    write_json(generated / "summary.json", {"count": 6, "image_pass_rate": 5 / 6})
+    inputs = arm_inputs(toy_dataset, tmp_path, generated=generated)
+    result = ARMS["diffusion"](inputs)
+    kept = read_coco(result.coco_path)
+    assert result.count == len(kept) == 5 and result.gate_pass_rate == pytest.approx(5 / 6)
+    assert result.generator_revision == "rev-1"
+    assert kept[0].image_path.resolve() == records[1].image_path.resolve()
+    assert {p.resolve() for p in result.inputs} == {r.clean_path for r in records[1:]}
+
+
+def test_diffusion_arm_without_a_set_says_how_to_get_one(toy_dataset, tmp_path):
+    with pytest.raises(DefectforgeError, match="--generated DIR"):
+        ARMS["diffusion"](arm_inputs(toy_dataset, tmp_path))
+
+
+def test_generator_trained_outside_the_budget_is_a_leak(toy_dataset, tmp_path):
+    from eval.generated import generator_training_images
+
+    train = read_coco(toy_dataset / "annotations" / "train.json")[:6]
+    model = tmp_path / "model"
+    model.mkdir()
+    write_json(model / "model_card.json", {"images": [r.image_path.name for r in train[:3]]})
+    assert generator_training_images(model, train) == [r.image_path for r in train[:3]]
+    write_json(model / "model_card.json", {"images": ["train000.png", "train011.png"]})
+    with pytest.raises(DefectforgeError, match="leakage.*train011.png"):
+        generator_training_images(model, train)
+    (model / "model_card.json").unlink()
+    with pytest.raises(DefectforgeError, match="model_card.json: missing"):
+        generator_training_images(model, train)
+
+
+def test_procedural_paint_stays_binary_on_binarised_scans():
+    from eval.procedural import paint_instances
+
+    background = np.full((32, 32, 3), 255, np.uint8)
+    background[8:12] = 0  # a "trace"
+    mask = np.zeros((32, 32), bool)
+    mask[20:24, 5:15] = True
+    out = paint_instances(background, [("short", mask, 1.0)], {"short": np.zeros(3)},
+                          np.random.default_rng(0))
+    assert set(np.unique(out)) <= {0, 255}
+    assert (out[mask] == 0).mean() > 0.9

@@ -1,0 +1,91 @@
+"""The protocol end to end at toy size against a real MLflow SQLite store."""
+
+import json
+
+import pytest
+
+from conditioning.errors import DefectforgeError
+from eval.config import resolve_config
+from eval.protocol import run_evaluation
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+@pytest.mark.slow
+def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
+    import mlflow
+    from mlflow import MlflowClient
+
+    config = resolve_config(
+        str(toy_dataset), "quick", real_budget=8, arms=["real", "copypaste"], seeds=[0, 1],
+        ratio=1.0, tile=64, test_limit=6, epochs=2, imgsz=64, val_imgsz=96, batch=8,
+        workers=0, device="cpu", out_dir=tmp_path / "eval", experiment="toy-eval",
+    )
+    monkeypatch.chdir(tmp_path)
+    report = run_evaluation(config)
+
+    # report: one summary per arm, intervals and deltas sane
+    assert [a.arm for a in report.arms] == ["real", "copypaste"]
+    for arm in report.arms:
+        for interval in arm.metrics.values():
+            assert 0.0 <= interval.mean <= 1.0 and interval.n == 2
+        assert set(arm.per_class_ap50_95) <= {"scratch", "pit"}
+    assert report.arm("real").delta["map50"].mean == pytest.approx(0.0)
+    assert report.arm("copypaste").synthetic_images == 8
+    saved = json.loads((tmp_path / "eval" / "report" / "report.json").read_text())
+    assert saved["parent_run_id"] == report.parent_run_id
+    assert "| copypaste |" in (tmp_path / "eval" / "report" / "summary.md").read_text()
+
+    from eval.bench_deeppcb import markdown, table_rows
+
+    table = markdown("quick", table_rows(report, 1.0))
+    assert table.count("\n| 8 | ") == 2 and "| 8 | copypaste |" in table
+
+    # MLflow: one parent, a nested run per arm and seed, metrics and artifacts
+    mlflow.set_tracking_uri(mlflow_store)
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("toy-eval")
+    runs = client.search_runs([experiment.experiment_id])
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == report.parent_run_id]
+    assert len(runs) == 5 and len(children) == 4
+    assert {r.info.run_name for r in children} == {"real-seed0", "real-seed1",
+                                                  "copypaste-seed0", "copypaste-seed1"}
+    for child in children:
+        assert 0.0 <= child.data.metrics["map50_95"] <= 1.0
+        assert 0.0 <= child.data.metrics["coco_map50"] <= 1.0
+        assert [a.path for a in client.list_artifacts(child.info.run_id, "weights")] == [
+            "weights/last.pt"]
+    parent = client.get_run(report.parent_run_id)
+    assert parent.data.params["dataset"] == "toy" and parent.data.params["k"] == "8"
+    assert {"spec_hash", "detector", "ratio", "seeds", "generator_revision"} <= set(parent.data.params)
+    assert "copypaste/delta_map50_95_ci_low" in parent.data.metrics
+    figures = {a.path for a in client.list_artifacts(report.parent_run_id, "figures")}
+    assert figures == {"figures/arms_map.png", "figures/per_class_ap.png",
+                       "figures/synthetic_samples.png"}
+    assert {a.path for a in client.list_artifacts(report.parent_run_id, "report")} == {
+        "report/summary.md", "report/report.json"}
+    assert client.list_artifacts(report.parent_run_id, "spec")
+    name, version = report.registered_model.split("/")
+    assert client.get_model_version(name, version).status == "READY"
+    import pandas as pd
+
+    served = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    image = sorted((toy_dataset / "images" / "test").glob("*.png"))[0]
+    served.predict(pd.DataFrame({"image_path": [str(image)]}))  # runs (toy model may find nothing)
+
+    assert not (tmp_path / "mlruns").exists()  # artifacts beside the SQLite store, not in cwd
+    assert (tmp_path / "mlartifacts").is_dir()
+    assert not list(tmp_path.glob("*.pt")) and not (tmp_path / "runs").exists()  # no downloads
+
+    # a rerun reuses every trained detector (idempotent) and opens a new parent run
+    again = run_evaluation(config)
+    assert again.parent_run_id != report.parent_run_id
+    assert [r.metrics for r in again.runs] == [r.metrics for r in report.runs]
+    # ... but never mixes results of other settings into that folder
+    with pytest.raises(DefectforgeError, match="settings.json: this output folder"):
+        run_evaluation(config.model_copy(update={"ratio": 2.0}))

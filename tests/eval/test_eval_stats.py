@@ -1,0 +1,34 @@
+"""Interval code on known numbers."""
+
+
+import pytest
+
+from eval.stats import mean_ci, paired_delta
+
+
+def test_t_interval_matches_hand_computation():
+    # mean 2, sd 1, n 3, t_{0.975, 2} = 4.302653 -> half width 4.302653 / sqrt(3) = 2.484138
+    ci = mean_ci([1.0, 2.0, 3.0])
+    assert ci.mean == pytest.approx(2.0)
+    assert ci.half_width == pytest.approx(2.484138, abs=1e-6)
+    assert (ci.low, ci.high) == pytest.approx((2 - 2.484138, 2 + 2.484138), abs=1e-6)
+
+
+def test_t_interval_two_values_and_single_value():
+    # n = 2: t_{0.975, 1} = 12.706205, sd = 0.1 * sqrt(2) -> half = t * sd / sqrt(2) = 1.2706
+    assert mean_ci([0.4, 0.6]).half_width == pytest.approx(12.706205 * 0.1, abs=1e-5)
+    one = mean_ci([0.7])
+    assert (one.mean, one.low, one.high, one.n) == (0.7, 0.7, 0.7, 1)
+    with pytest.raises(ValueError):
+        mean_ci([])
+
+
+def test_paired_delta_uses_seed_pairs():
+    arm = {0: 0.50, 1: 0.60, 2: 0.70}
+    ref = {0: 0.40, 1: 0.50, 2: 0.60, 3: 0.99}
+    delta = paired_delta(arm, ref)
+    assert delta.n == 3
+    assert delta.mean == pytest.approx(0.1)
+    assert delta.half_width == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError):
+        paired_delta({5: 1.0}, ref)

@@ -1,0 +1,66 @@
+"""The campaign flow end to end on the bundled sample line at toy size (real stages, real Prefect)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.campaign import batch_ranges, campaign
+from flows.campaign_config import build_config, load_campaign_config
+
+
+def test_flow_batch_ranges_cover_every_index_once():
+    assert batch_ranges(7, 3) == [(0, 3), (3, 6), (6, 7)]
+    assert [i for a, b in batch_ranges(100, 16) for i in range(a, b)] == list(range(100))
+
+
+def test_flow_campaign_config_errors_name_file_field_and_value(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dataset: sample\ncount: -3\nbatch_sise: 4\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "campaign", "--config", str(bad)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert f"{bad}: count: Input should be greater than or equal to 1 (got -3)" in message
+    assert "batch_sise: Extra inputs are not permitted" in message
+    assert "Traceback" not in result.stderr
+
+
+def test_flow_campaign_yaml_files_validate():
+    paths = sorted((Path(__file__).parents[2] / "datasets" / "campaigns").glob("*.yaml"))
+    assert {"sample-nightly.yaml", "deeppcb-nightly.yaml"} <= {path.name for path in paths}
+    for path in paths:
+        load_campaign_config(path)
+
+
+@pytest.mark.slow
+def test_flow_campaign_end_to_end_on_sample(prefect_api, toy, check_coco):
+    cfg = build_config({**toy, "name": "e2e"})
+    summary = campaign(config=cfg)
+
+    # every requested sample exists once; the COCO file holds the gate-passed ones
+    images = sorted((cfg.out_dir / "generated" / "images").glob("*.png"))
+    assert summary["generated"] == len(images) == cfg.count
+    document = check_coco(Path(summary["coco"]), summary["images_in_coco"])
+    for image in document["images"]:
+        assert image["spec_hash"] and image["revision"]
+    assert Path(summary["yolo"]).is_file()
+    # both arms were trained, scored and logged to MLflow
+    evaluation = summary["evaluation"]
+    assert [arm["arm"] for arm in evaluation["arms"]] == ["real", "diffusion"]
+    assert evaluation["parent_run_id"]
+    assert json.loads((cfg.out_dir / "summary.json").read_text()) == summary
+
+    # a rerun reuses everything (content-keyed cache), recomputing only a deleted output
+    shutil.rmtree(Path(summary["yolo"]).parent)
+    again = campaign(config=cfg)
+    assert Path(again["yolo"]).is_file()
+    assert again["coco"] == summary["coco"]
+    assert again["evaluation"]["parent_run_id"] == evaluation["parent_run_id"]
