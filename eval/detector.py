@@ -7,7 +7,6 @@ IoU > 0.33 metric when asked).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +44,6 @@ class DetectorMetrics(BaseModel):
 def load_yolo(model: str | Path):
     """Import ultralytics offline-safe (its MLflow callback off) and build or load a model."""
     configure_offline_environment()
-    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     from ultralytics import YOLO, settings
 
     settings.update({"mlflow": False})

@@ -17,6 +17,7 @@ OFFLINE_FLAGS = {
     "TRANSFORMERS_OFFLINE": "1",
     "NO_ALBUMENTATIONS_UPDATE": "1",
     "YOLO_OFFLINE": "1",
+    "YOLO_AUTOINSTALL": "false",
     "MPLBACKEND": "Agg",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "true",

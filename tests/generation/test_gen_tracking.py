@@ -11,6 +11,7 @@ def test_gen_training_logs_losses_to_mlflow(tmp_path, monkeypatch, toy, kit):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)  # an earlier test in this process may have set another store
     cfg = TrainConfig(model=kit.tiny, base_steps=2, control_steps=2, batch_size=4, clean_crops=8, log_with="mlflow")
     train_on_data(toy, tmp_path / "m", cfg, progress=False)
     client = mlflow.tracking.MlflowClient(uri)
