@@ -7,20 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from conditioning.preview import PALETTE
 from pipeline.data.atomic import write_png
 from pipeline.data.prepared import PreparedDataset
 from pipeline.data.records import ImageRecord
-
-COLOURS = [
-    (230, 25, 75),
-    (60, 180, 75),
-    (255, 225, 25),
-    (0, 130, 200),
-    (245, 130, 48),
-    (145, 30, 180),
-    (70, 240, 240),
-    (240, 50, 230),
-]
 
 
 def contact_sheet(
@@ -51,7 +41,7 @@ def _row(record: ImageRecord, names: list[str], cell: int) -> np.ndarray:
     overlay = image.copy()
     scale = cell / image.shape[1]
     for instance in record.instances:
-        colour = COLOURS[names.index(instance.class_name) % len(COLOURS)]
+        colour = PALETTE[names.index(instance.class_name) % len(PALETTE)]
         overlay[instance.mask] = (0.35 * overlay[instance.mask] + 0.65 * np.array(colour)).astype(
             np.uint8
         )
@@ -59,7 +49,7 @@ def _row(record: ImageRecord, names: list[str], cell: int) -> np.ndarray:
         cv2.resize(p, (cell, cell), interpolation=cv2.INTER_AREA) for p in (image, clean, overlay)
     ]
     for instance in record.instances:
-        colour = COLOURS[names.index(instance.class_name) % len(COLOURS)]
+        colour = PALETTE[names.index(instance.class_name) % len(PALETTE)]
         x, y, w, h = (v * scale for v in instance.bbox_xywh)
         cv2.rectangle(panels[2], (int(x), int(y)), (int(x + w), int(y + h)), colour, 1)
         cv2.putText(
