@@ -100,10 +100,15 @@ def generate_range(
 
     cfg = config if isinstance(config, RenderConfig) else RenderConfig(**(config or {}))
     out, model_dir = Path(out_dir), Path(model_dir)
-    # 1. spec, dataset, model, backgrounds (clean references of the budget's train images)
+    # 1. spec, dataset, unfinished sample ids; then model and backgrounds (budget clean references)
     library = load_library(spec_path)
     prepared = PreparedDataset(dataset)
     check_classes(library, prepared.info.class_names)
+    started = time.time()
+    ids = {i: f"{library.content_hash}-{seed}-{i:06d}" for i in indices}
+    todo = [i for i, sid in ids.items() if not (out / "records" / f"{sid}.json").is_file()]
+    if not todo:  # a finished range: no model to load, nothing to render
+        return RangeResult(list(ids.values()), revision or model_revision(model_dir), 0, 0, 0.0)
     if backend is None:
         backend = load_backend(model_dir).to("cuda" if torch.cuda.is_available() else "cpu")
     _check_model_classes(backend.classes, library.classes, model_dir)
@@ -116,10 +121,8 @@ def generate_range(
     backgrounds = [r.clean_path for r in budget_records(prepared, budget_path) if r.clean_path]
     if not backgrounds:
         raise DefectforgeError(f"dataset {dataset!r}: no clean reference images to draw defects on")
-    # 2. samples still to do, in batches
-    ids = {i: f"{library.content_hash}-{seed}-{i:06d}" for i in indices}
-    todo = [i for i, sid in ids.items() if not (out / "records" / f"{sid}.json").is_file()]
-    started, failed = time.time(), 0
+    # 2. the samples still to do, in batches
+    failed = 0
     bar = tqdm(total=len(todo), desc="generate", disable=not progress)
     for start in range(0, len(todo), cfg.batch_size):
         chunk = todo[start : start + cfg.batch_size]
