@@ -18,6 +18,9 @@ from conditioning.errors import DefectforgeError
 from eval.synthetic import SyntheticSet, instances_from_masks, synthetic_count, write_synthetic
 from pipeline.data.records import ImageRecord
 
+PLACEMENT_TRIES = 5
+"""Backgrounds tried in turn for one procedural sample when its spec cannot be placed."""
+
 
 @dataclass(frozen=True)
 class ArmInputs:
@@ -108,9 +111,8 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
     rng = np.random.default_rng(inputs.seed)
     samples, clean_paths = [], []
     for i in range(inputs.count):
-        record = backgrounds[i % len(backgrounds)]
-        background = record.load_clean()
-        bundle = _placed_bundle(build_bundle, library, background, inputs.seed * 1_000_003 + i)
+        record, background, bundle = _placed_bundle(build_bundle, library, backgrounds, i,
+                                                     inputs.seed * 1_000_003 + i)
         masks = [(d.class_name, d.mask, d.severity) for d in bundle.instances]
         image = paint_instances(background, masks, colours, rng)
         instances = instances_from_masks([(n, m) for n, m, _ in masks], inputs.categories)
@@ -121,13 +123,17 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
                            clean_paths=clean_paths)
 
 
-def _placed_bundle(build_bundle, library, background: np.ndarray, seed: int, tries: int = 5):
-    """A bundle for this background; a spec that cannot be placed is retried with new seeds."""
+def _placed_bundle(build_bundle, library, backgrounds: list[ImageRecord], index: int,
+                   seed: int):
+    """(record, clean image, bundle) on backgrounds[index]; where the spec cannot be placed
+    there (a short needs two copper regions, say), the next backgrounds are tried, new seeds."""
     from conditioning.placement import PlacementError
 
-    for attempt in range(tries):
+    for attempt in range(PLACEMENT_TRIES):
+        record = backgrounds[(index + attempt) % len(backgrounds)]
+        background = record.load_clean()
         try:
-            return build_bundle(library, background, seed=seed + attempt * 7919)
+            return record, background, build_bundle(library, background, seed=seed + attempt * 7919)
         except PlacementError as error:
             last = error
     raise last

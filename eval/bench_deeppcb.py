@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--ratio", type=float)
     parser.add_argument("--test-limit", type=int)
+    parser.add_argument("--jobs", type=int, help="detectors trained at once (GPU: 8-16)")
+    parser.add_argument("--workers", type=int, help="dataloader workers per detector")
     parser.add_argument("--generated", help="generated DeepPCB set for the diffusion arm")
     parser.add_argument("--generator-model", help="its model folder (leakage check of its "
                         "training images)")
@@ -53,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
             "deeppcb", args.profile, real_budget=k, arms=arms, ratio=args.ratio,
             seeds=[int(s) for s in args.seeds.split(",")] if args.seeds else None,
             epochs=args.epochs, test_limit=args.test_limit, generated=args.generated,
+            jobs=args.jobs, workers=args.workers,
             generator_model=args.generator_model, budget_path=_budget_for(args.budget, k),
             experiment=f"bench-deeppcb-{args.profile}", **extra,
         )

@@ -109,6 +109,8 @@ class EvalConfig(BaseModel):
     spec_path: Path | None = Field(None, description="defect spec (default datasets/<name>/defects.yaml)")
     out_dir: Path | None = Field(None, description="default runs/eval/<dataset>-k<k>-<profile>")
     experiment: str = "defectforge-eval"
+    jobs: int = Field(1, ge=1, description="detectors trained at once, each in its own process "
+                      "(a GPU fits several small ones; results do not depend on it)")
     register_name: str | None = Field(None, description="model registry name (default per dataset)")
 
     @field_validator("arms")

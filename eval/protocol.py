@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,11 @@ from eval.trainset import export_test, export_train, maybe_tile, train_image_cou
 from pipeline.data.atomic import write_bytes
 from pipeline.data.coco_reader import read_coco
 from pipeline.paths import runs_root
+
+RESULT = "result.json"
+"""One finished (arm, seed): its scores; present means it is not trained again."""
+SET_MARKER = "set.json"
+"""A finished synthetic set (under <arm>/seed<s>/synthetic/); present means it is reused."""
 
 
 @dataclass
@@ -68,13 +75,10 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
     jobs = [(arm, seed) for arm in config.arms for seed in config.seeds]
     with tracking.parent_run(config.experiment, f"{data.name}-k{config.real_budget}",
                              parent_params(ctx)) as parent:
-        runs = []
         with _progress(console) as progress:
-            task = progress.add_task("evaluate", total=len(jobs))
-            for arm, seed in jobs:
-                progress.update(task, description=f"{arm} seed {seed}")
-                runs.append(run_one(ctx, arm, seed))
-                progress.advance(task)
+            task = progress.add_task("train detectors", total=len(jobs))
+            train_all(ctx, jobs, progress, task)
+        runs = [log_run(ctx, arm, seed) for arm, seed in jobs]
         # 5. summary, figures, registry, report files
         report = summarise(ctx, runs, parent.info, tracking.tracking_uri())
         report = publish_report(report, ctx.data.spec_path)
@@ -88,7 +92,7 @@ def output_dir(config: EvalConfig, name: str) -> Path:
     arms and seeds aside), or `out_dir`; finished arms and seeds in it are reused, so a folder
     holding results of other settings is refused."""
     keyed = config.model_dump(mode="json", exclude={"arms", "seeds", "out_dir", "experiment",
-                                                    "register_name", "profile"})
+                                                    "register_name", "profile", "jobs"})
     text = json.dumps(keyed, sort_keys=True, indent=1)
     digest = hashlib.sha256(text.encode()).hexdigest()[:8]
     out = (Path(config.out_dir) if config.out_dir is not None else
@@ -122,18 +126,45 @@ def spec_hash(path: Path | None) -> str | None:
     return load_library(path).content_hash
 
 
-def run_one(ctx: Context, arm: str, seed: int) -> RunResult:
-    """One arm and seed: synthetic set -> leakage check -> train -> score -> nested MLflow run."""
+def run_folder(ctx: Context, arm: str, seed: int) -> Path:
+    return ctx.out / "arms" / arm / f"seed{seed}"
+
+
+def train_all(ctx: Context, jobs: list[tuple[str, int]], progress: Progress, task) -> None:
+    """Make the synthetic set, train and score every (arm, seed) without a result.json;
+    `jobs` of them at once, each in a spawned process (CUDA-safe), or one after another here."""
+    pending = [job for job in jobs if not (run_folder(ctx, *job) / RESULT).is_file()]
+    progress.advance(task, len(jobs) - len(pending))
+    if ctx.config.jobs == 1:
+        for arm, seed in pending:
+            progress.update(task, description=f"{arm} seed {seed}")
+            train_one(ctx, arm, seed)
+            progress.advance(task)
+        return
+    progress.update(task, description=f"{len(pending)} detectors, {ctx.config.jobs} at once")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=ctx.config.jobs, mp_context=context) as pool:
+        futures = [pool.submit(train_one, ctx, arm, seed) for arm, seed in pending]
+        for future in as_completed(futures):
+            future.result()
+            progress.advance(task)
+
+
+def train_one(ctx: Context, arm: str, seed: int) -> None:
+    """One arm and seed: synthetic set, train, score on the real test split, result.json."""
+    folder = run_folder(ctx, arm, seed)
+    synthetic = synthetic_set(ctx, arm, seed, folder / "synthetic")
+    result = train_and_score(ctx, arm, seed, folder, synthetic)
+    write_bytes(folder / RESULT, result.model_dump_json(indent=1).encode())
+
+
+def log_run(ctx: Context, arm: str, seed: int) -> RunResult:
+    """The nested MLflow run of one finished (arm, seed)."""
     from eval import tracking
 
-    folder = ctx.out / "arms" / arm / f"seed{seed}"
-    result_path = folder / "result.json"
-    synthetic = synthetic_set(ctx, arm, seed, folder / "synthetic")
-    if result_path.is_file():
-        result = RunResult.model_validate_json(result_path.read_text())
-    else:
-        result = train_and_score(ctx, arm, seed, folder, synthetic)
-        result_path.write_text(result.model_dump_json(indent=1))
+    folder = run_folder(ctx, arm, seed)
+    result = RunResult.model_validate_json((folder / RESULT).read_text())
+    synthetic = load_set(folder / "synthetic" / SET_MARKER)
     result.run_id = tracking.log_nested_run(
         f"{arm}-seed{seed}",
         {"arm": arm, "seed": seed, "real_images": result.real_images,
@@ -150,7 +181,7 @@ def synthetic_set(ctx: Context, arm: str, seed: int, folder: Path) -> SyntheticS
     """The arm's synthetic set (made once, reused), checked by the leakage guard."""
     if arm == "real":
         return None
-    marker = folder / "set.json"
+    marker = folder / SET_MARKER
     synthetic = load_set(marker)
     if synthetic is None:
         cfg = ctx.config

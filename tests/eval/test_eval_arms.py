@@ -108,3 +108,21 @@ def test_procedural_paint_stays_binary_on_binarised_scans():
                           np.random.default_rng(0))
     assert set(np.unique(out)) <= {0, 255}
     assert (out[mask] == 0).mean() > 0.9
+
+
+def test_procedural_moves_to_the_next_background_when_a_spec_cannot_be_placed(toy_dataset,
+                                                                              tmp_path):
+    from pipeline.data.atomic import write_png
+
+    spec = tmp_path / "short.yaml"
+    spec.write_text("product: toy\nclasses: [scratch, pit]\ndefects:\n"
+                    "  - {name: bridge, class: pit, kind: short, count: 1}\n")
+    train = read_coco(toy_dataset / "annotations" / "train.json")[:2]
+    blank = tmp_path / "blank.png"  # no copper at all: a short cannot be placed on it
+    write_png(blank, np.zeros((train[0].height, train[0].width, 3), np.uint8))
+    train[0].clean_path = blank
+    inputs = ArmInputs(dataset="toy", train=train, categories=CATEGORIES, out_dir=tmp_path / "arm",
+                       seed=1, ratio=1.0, spec_path=spec)
+    records = read_coco(ARMS["procedural"](inputs).coco_path)
+    assert len(records) == 2 and all(len(r.instances) == 1 for r in records)
+    assert {r.clean_path.resolve() for r in records} == {train[1].clean_path.resolve()}

@@ -24,7 +24,7 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     config = resolve_config(
         str(toy_dataset), "quick", real_budget=8, arms=["real", "copypaste"], seeds=[0, 1],
         ratio=1.0, tile=64, test_limit=6, epochs=2, imgsz=64, val_imgsz=96, batch=8,
-        workers=0, device="cpu", out_dir=tmp_path / "eval", experiment="toy-eval",
+        workers=0, device="cpu", out_dir=tmp_path / "eval", experiment="toy-eval", jobs=2,
     )
     monkeypatch.chdir(tmp_path)
     report = run_evaluation(config)
