@@ -42,7 +42,7 @@ def precision_table(gt, detections: list[dict], iou_thrs: list[float] | None = N
         table[:, :, [i for i, n in enumerate(counts) if n]] = 0.0
         return table
     with contextlib.redirect_stdout(io.StringIO()):
-        dt = gt.loadRes(detections)
+        dt = gt.loadRes([dict(d) for d in detections])  # loadRes edits its input
         evaluator = COCOeval(gt, dt, iouType="bbox")
         evaluator.params.iouThrs = thrs
         evaluator.params.catIds = cat_ids

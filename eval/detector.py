@@ -137,8 +137,9 @@ def predict_coco(weights: Path, test: TestSet, cfg: DetectorConfig) -> list[dict
 
 def evaluate_detector(
     weights: Path, test: TestSet, run_dir: Path, cfg: DetectorConfig, *, deeppcb: bool = False
-) -> DetectorMetrics:
-    """Both scores (and DeepPCB's when `deeppcb`) for one trained detector."""
+) -> tuple[DetectorMetrics, list[dict]]:
+    """Both scores (and DeepPCB's when `deeppcb`) for one trained detector, and its COCO
+    detections on the test split."""
     map50, map50_95, per50, per = ultralytics_scores(weights, test, run_dir, cfg)
     detections = predict_coco(weights, test, cfg)
     return DetectorMetrics(
@@ -148,4 +149,4 @@ def evaluate_detector(
         per_class_ap50_95=per,
         coco=coco_evaluate(test.coco_path, detections),
         deeppcb=deeppcb_metrics(test.coco_path, detections, cfg.deeppcb_conf) if deeppcb else None,
-    )
+    ), detections

@@ -16,19 +16,22 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from conditioning.errors import DefectforgeError
 from eval.arms import ARMS, ArmInputs
+from eval.bootstrap import bootstrap, coco_matches
 from eval.config import EvalConfig
-from eval.detector import TestSet, evaluate_detector, train_detector
+from eval.detector import TestSet, evaluate_detector, predict_coco, train_detector
 from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
 from eval.leakage import LeakageGuard
 from eval.report import EvalReport, RunResult, summarise_arm
 from eval.synthetic import SyntheticSet, load_set, save_set
 from eval.trainset import export_test, export_train, maybe_tile, train_image_count
-from pipeline.data.atomic import write_bytes
+from pipeline.data.atomic import write_bytes, write_json
 from pipeline.data.coco_reader import read_coco
 from pipeline.paths import runs_root
 
 RESULT = "result.json"
 """One finished (arm, seed): its scores; present means it is not trained again."""
+DETECTIONS = "detections.json"
+"""One finished (arm, seed): its COCO detections on the test split (for the bootstrap)."""
 SET_MARKER = "set.json"
 """A finished synthetic set (under <arm>/seed<s>/synthetic/); present means it is reused."""
 
@@ -154,7 +157,8 @@ def train_one(ctx: Context, arm: str, seed: int) -> None:
     """One arm and seed: synthetic set, train, score on the real test split, result.json."""
     folder = run_folder(ctx, arm, seed)
     synthetic = synthetic_set(ctx, arm, seed, folder / "synthetic")
-    result = train_and_score(ctx, arm, seed, folder, synthetic)
+    result, detections = train_and_score(ctx, arm, seed, folder, synthetic)
+    write_json(folder / DETECTIONS, detections)
     write_bytes(folder / RESULT, result.model_dump_json(indent=1).encode())
 
 
@@ -199,7 +203,7 @@ def synthetic_set(ctx: Context, arm: str, seed: int, folder: Path) -> SyntheticS
 
 
 def train_and_score(ctx: Context, arm: str, seed: int, folder: Path,
-                    synthetic: SyntheticSet | None) -> RunResult:
+                    synthetic: SyntheticSet | None) -> tuple[RunResult, list[dict]]:
     cfg = ctx.config
     sources = [maybe_tile(ctx.real_coco, cfg.tile, ctx.out / "real" / f"tiles{cfg.tile}",
                           ctx.data.categories)]
@@ -210,8 +214,8 @@ def train_and_score(ctx: Context, arm: str, seed: int, folder: Path,
     start = time.perf_counter()
     weights = train_detector(data_yaml, folder / "detector", cfg.detector, seed)
     seconds = time.perf_counter() - start
-    metrics = evaluate_detector(weights, ctx.test, folder / "detector", cfg.detector,
-                                deeppcb=ctx.data.is_deeppcb)
+    metrics, detections = evaluate_detector(weights, ctx.test, folder / "detector", cfg.detector,
+                                            deeppcb=ctx.data.is_deeppcb)
     return RunResult(
         arm=arm, seed=seed, metrics=metrics, weights=str(weights), train_seconds=seconds,
         real_images=len(ctx.train),
@@ -219,7 +223,7 @@ def train_and_score(ctx: Context, arm: str, seed: int, folder: Path,
         gate_pass_rate=synthetic.gate_pass_rate if synthetic else None,
         generator_revision=synthetic.generator_revision if synthetic else None,
         train_images=train_image_count(sources),
-    )
+    ), detections
 
 
 def run_metrics(result: RunResult) -> dict[str, float]:
@@ -240,7 +244,9 @@ def run_metrics(result: RunResult) -> dict[str, float]:
 def summarise(ctx: Context, runs: list[RunResult], parent, uri: str) -> EvalReport:
     """Per-arm intervals and seed-paired deltas against real-only."""
     by_arm = {arm: [r for r in runs if r.arm == arm] for arm in ctx.config.arms}
-    arms = [summarise_arm(arm, rs, by_arm["real"]) for arm, rs in by_arm.items()]
+    over_test = bootstrap({arm: [coco_matches(ctx.test.coco_path, run_detections(ctx, r))
+                                 for r in rs] for arm, rs in by_arm.items()})
+    arms = [summarise_arm(arm, rs, by_arm["real"], over_test[arm]) for arm, rs in by_arm.items()]
     best = max(arms, key=lambda a: a.metrics["map50_95"].mean)
     best_run = max(by_arm[best.arm], key=lambda r: r.metrics.map50_95)
     return EvalReport(
@@ -249,6 +255,15 @@ def summarise(ctx: Context, runs: list[RunResult], parent, uri: str) -> EvalRepo
         experiment_id=parent.experiment_id, parent_run_id=parent.run_id, arms=arms, runs=runs,
         best_arm=best.arm, best_run_id=best_run.run_id, report_dir=str(ctx.out / "report"),
     )
+
+
+def run_detections(ctx: Context, run: RunResult) -> list[dict]:
+    """A run's saved test detections; results from before they were saved are predicted
+    again from the run's weights (and saved)."""
+    path = run_folder(ctx, run.arm, run.seed) / DETECTIONS
+    if not path.is_file():
+        write_json(path, predict_coco(Path(run.weights), ctx.test, ctx.config.detector))
+    return json.loads(path.read_text())
 
 
 def _progress(console: Console) -> Progress:

@@ -23,6 +23,10 @@ def parent_metrics(report: EvalReport) -> dict[str, float]:
                 out.update({f"{a.arm}/delta_{name}": interval.mean,
                             f"{a.arm}/delta_{name}_ci_low": interval.low,
                             f"{a.arm}/delta_{name}_ci_high": interval.high})
+        for name, interval in a.over_test.items():
+            out.update({f"{a.arm}/test_bootstrap/{name}": interval.mean,
+                        f"{a.arm}/test_bootstrap/{name}_ci_low": interval.low,
+                        f"{a.arm}/test_bootstrap/{name}_ci_high": interval.high})
         out.update({f"{a.arm}/ap50_95/{c}": v for c, v in a.per_class_ap50_95.items()})
         if a.gate_pass_rate is not None:
             out[f"{a.arm}/gate_pass_rate"] = a.gate_pass_rate

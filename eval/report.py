@@ -46,6 +46,9 @@ class ArmSummary(BaseModel):
     per_class_ap50: dict[str, float]
     per_class_ap50_95: dict[str, float]
     deeppcb: dict[str, Interval] | None = None
+    over_test: dict[str, Interval] = {}
+    """COCO mAP50 / mAP50-95 (mean over seeds) and their deltas vs real-only, with a 95 %
+    bootstrap interval over the test images (eval.bootstrap; draws paired across arms)."""
     synthetic_images: int
     gate_pass_rate: float | None = None
 
@@ -74,8 +77,10 @@ class EvalReport(BaseModel):
         return write_bytes(path, (self.model_dump_json(indent=1) + "\n").encode())
 
 
-def summarise_arm(arm: str, runs: list[RunResult], reference: list[RunResult]) -> ArmSummary:
-    """Intervals over the arm's seeds and deltas paired by seed with the reference arm."""
+def summarise_arm(arm: str, runs: list[RunResult], reference: list[RunResult],
+                  over_test: dict[str, Interval]) -> ArmSummary:
+    """Intervals over the arm's seeds and deltas paired by seed with the reference arm;
+    `over_test` holds the bootstrap intervals over the test images."""
     metrics = {m: mean_ci([r.value(m) for r in runs]) for m in METRICS}
     delta = {
         m: paired_delta({r.seed: r.value(m) for r in runs}, {r.seed: r.value(m) for r in reference})
@@ -93,6 +98,7 @@ def summarise_arm(arm: str, runs: list[RunResult], reference: list[RunResult]) -
         per_class_ap50=_class_means([r.metrics.per_class_ap50 for r in runs]),
         per_class_ap50_95=_class_means([r.metrics.per_class_ap50_95 for r in runs]),
         deeppcb=deeppcb,
+        over_test=over_test,
         synthetic_images=max(r.synthetic_images for r in runs),
         gate_pass_rate=runs[0].gate_pass_rate,
     )
@@ -103,10 +109,10 @@ def _class_means(tables: list[dict[str, float]]) -> dict[str, float]:
     return {n: sum(t.get(n, 0.0) for t in tables) / len(tables) for n in names}
 
 
-def _fmt(interval: Interval) -> str:
+def _fmt(interval: Interval, sign: str = "") -> str:
     if interval.n == 1:
-        return f"{interval.mean:.3f}"
-    return f"{interval.mean:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
+        return f"{interval.mean:{sign}.3f}"
+    return f"{interval.mean:{sign}.3f} [{interval.low:{sign}.3f}, {interval.high:{sign}.3f}]"
 
 
 def summary_markdown(report: EvalReport) -> str:
@@ -120,10 +126,12 @@ def summary_markdown(report: EvalReport) -> str:
         f"({cfg.detector.model}, {cfg.detector.epochs} epochs, trained at {cfg.detector.imgsz} px"
         f"{f' on {cfg.tile} px tiles' if cfg.tile else ''}, tested at {cfg.detector.val_imgsz} px"
         f"{f', first {cfg.test_limit} test images' if cfg.test_limit else ''}).",
-        "Test split: real images only. Intervals: 95 % t-interval over seeds; deltas paired by seed.",
+        "Test split: real images only. Intervals: 95 % t-interval over seeds (deltas paired by "
+        "seed); COCOeval columns: 95 % bootstrap over the test images (draws paired across arms).",
         "",
-        "| arm | mAP50 | mAP50-95 | COCOeval mAP50 | delta mAP50 vs real | delta mAP50-95 | synthetic |",
-        "|---|---|---|---|---|---|---|",
+        "| arm | mAP50 | mAP50-95 | delta mAP50 vs real | delta mAP50-95 | COCOeval mAP50-95 "
+        "| delta COCOeval mAP50-95 | synthetic |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for a in report.arms:
         m, d = a.metrics, a.delta
@@ -131,9 +139,12 @@ def summary_markdown(report: EvalReport) -> str:
             f" [{d['map50'].low:+.3f}, {d['map50'].high:+.3f}]" if d["map50"].n > 1 else "")
         delta95 = "—" if a.arm == "real" else f"{d['map50_95'].mean:+.3f}" + (
             f" [{d['map50_95'].low:+.3f}, {d['map50_95'].high:+.3f}]" if d["map50_95"].n > 1 else "")
+        test = a.over_test
+        coco_delta = _fmt(test["delta_coco_map50_95"], "+") if "delta_coco_map50_95" in test else "—"
         lines.append(
-            f"| {a.arm} | {_fmt(m['map50'])} | {_fmt(m['map50_95'])} | {_fmt(m['coco_map50'])} "
-            f"| {delta50} | {delta95} | {a.synthetic_images} |"
+            f"| {a.arm} | {_fmt(m['map50'])} | {_fmt(m['map50_95'])} | {delta50} | {delta95} "
+            f"| {_fmt(test['coco_map50_95']) if test else '—'} | {coco_delta} "
+            f"| {a.synthetic_images} |"
         )
     lines += ["", verdict(report), "", f"Best arm: **{report.best_arm}**"
               + (f" (registered as `{report.registered_model}`)." if report.registered_model else ".")]
@@ -149,14 +160,15 @@ def summary_markdown(report: EvalReport) -> str:
 
 
 def verdict(report: EvalReport) -> str:
-    """One sentence per synthetic arm: better, worse or not distinguishable from real-only."""
+    """One sentence per synthetic arm: better, worse or not distinguishable from real-only
+    (by the seed interval; with one seed, by the bootstrap over test images)."""
     out = []
     for a in report.arms:
         if a.arm == "real":
             continue
         d = a.delta["map50_95"]
         if d.n == 1:
-            out.append(f"- {a.arm}: {d.mean:+.3f} mAP50-95 vs real-only (one seed: no interval).")
+            out.append(f"- {a.arm}: {d.mean:+.3f} mAP50-95 vs real-only; " + _test_verdict(a))
         elif d.low > 0:
             out.append(f"- {a.arm}: better than real-only ({d.mean:+.3f} mAP50-95, CI above 0).")
         elif d.high < 0:
@@ -164,3 +176,14 @@ def verdict(report: EvalReport) -> str:
         else:
             out.append(f"- {a.arm}: not distinguishable from real-only ({d.mean:+.3f}, CI spans 0).")
     return "\n".join(out) if out else "Only the real-only arm was run."
+
+
+def _test_verdict(arm: ArmSummary) -> str:
+    """One seed: what the bootstrap over test images says (seed spread is not covered)."""
+    d = arm.over_test.get("delta_coco_map50_95")
+    if d is None:
+        return "one seed, no interval."
+    where = ("above 0: better" if d.low > 0 else "below 0: worse" if d.high < 0
+             else "spans 0: not distinguishable")
+    return (f"COCOeval delta {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] over test images {where} "
+            "on these test images (one training seed: seed-to-seed spread not covered).")

@@ -37,6 +37,13 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
         assert set(arm.per_class_ap50_95) <= {"scratch", "pit"}
     assert report.arm("real").delta["map50"].mean == pytest.approx(0.0)
     assert report.arm("copypaste").synthetic_images == 8
+    for arm in report.arms:  # bootstrap over the test images, paired across arms
+        boot = arm.over_test["coco_map50_95"]
+        assert boot.n == 1000 and boot.low <= boot.mean <= boot.high
+        assert boot.mean == pytest.approx(sum(r.metrics.coco.map50_95 for r in report.runs
+                                              if r.arm == arm.arm) / 2)
+    assert set(report.arm("copypaste").over_test) == {
+        "coco_map50", "coco_map50_95", "delta_coco_map50", "delta_coco_map50_95"}
     saved = json.loads((tmp_path / "eval" / "report" / "report.json").read_text())
     assert saved["parent_run_id"] == report.parent_run_id
     assert "| copypaste |" in (tmp_path / "eval" / "report" / "summary.md").read_text()
@@ -64,6 +71,7 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     assert parent.data.params["dataset"] == "toy" and parent.data.params["k"] == "8"
     assert {"spec_hash", "detector", "ratio", "seeds", "generator_revision"} <= set(parent.data.params)
     assert "copypaste/delta_map50_95_ci_low" in parent.data.metrics
+    assert "copypaste/test_bootstrap/delta_coco_map50_95_ci_high" in parent.data.metrics
     figures = {a.path for a in client.list_artifacts(report.parent_run_id, "figures")}
     assert figures == {"figures/arms_map.png", "figures/per_class_ap.png",
                        "figures/synthetic_samples.png"}
@@ -82,8 +90,14 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     assert (tmp_path / "mlartifacts").is_dir()
     assert not list(tmp_path.glob("*.pt")) and not (tmp_path / "runs").exists()  # no downloads
 
-    # a rerun reuses every trained detector (idempotent) and opens a new parent run
+    # a rerun reuses every trained detector (idempotent) and opens a new parent run; saved
+    # detections that went missing are predicted again from the weights
+    saved = tmp_path / "eval" / "arms" / "real" / "seed0" / "detections.json"
+    before = saved.read_bytes()
+    saved.unlink()
     again = run_evaluation(config)
+    assert saved.read_bytes() == before
+    assert again.arm("copypaste").over_test == report.arm("copypaste").over_test
     assert again.parent_run_id != report.parent_run_id
     assert [r.metrics for r in again.runs] == [r.metrics for r in report.runs]
     # ... but never mixes results of other settings into that folder

@@ -1,0 +1,82 @@
+"""The test-image bootstrap reproduces COCOeval exactly and pairs its draws across arms."""
+
+import json
+
+import numpy as np
+import pytest
+
+from eval.bootstrap import average_precision, bootstrap, coco_matches
+from eval.coco_metrics import coco_evaluate
+
+
+def noisy_detections(gt: dict, seed: int) -> list[dict]:
+    """Ground-truth boxes jittered, randomly scored, some missed, plus false positives."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for ann in gt["annotations"]:
+        if rng.random() < 0.2:
+            continue
+        x, y, w, h = ann["bbox"]
+        jitter = rng.normal(0, 2, 4)
+        out.append({"image_id": ann["image_id"], "category_id": ann["category_id"],
+                    "bbox": [x + jitter[0], y + jitter[1], w + jitter[2], h + jitter[3]],
+                    "score": float(rng.random())})
+    for image in gt["images"]:
+        x, y = rng.integers(0, 60, 2)
+        out.append({"image_id": image["id"], "category_id": int(rng.integers(1, 3)),
+                    "bbox": [float(x), float(y), 12.0, 12.0], "score": float(rng.random())})
+    return out
+
+
+@pytest.fixture
+def test_split(toy_dataset):
+    path = toy_dataset / "annotations" / "test.json"
+    return path, json.loads(path.read_text())
+
+
+def test_unit_weights_give_cocoeval_map(test_split):
+    path, gt = test_split
+    detections = noisy_detections(gt, 0)
+    coco = coco_evaluate(path, detections)
+    map50, map50_95 = average_precision(coco_matches(path, detections), np.ones(len(gt["images"])))
+    assert 0.1 < coco.map50_95 < 0.95
+    assert map50 == pytest.approx(coco.map50, abs=1e-9)
+    assert map50_95 == pytest.approx(coco.map50_95, abs=1e-9)
+
+
+def test_an_image_drawn_twice_counts_like_a_duplicated_image(test_split, tmp_path):
+    path, gt = test_split
+    detections = noisy_detections(gt, 1)
+    twice = gt["images"][0]["id"]
+    new_id, next_ann = max(i["id"] for i in gt["images"]) + 1, max(a["id"] for a in gt["annotations"])
+    duplicated = dict(gt, images=gt["images"] + [dict(gt["images"][0], id=new_id)])
+    copies = [dict(a, image_id=new_id, id=next_ann + n + 1)
+              for n, a in enumerate(a for a in gt["annotations"] if a["image_id"] == twice)]
+    duplicated["annotations"] = gt["annotations"] + copies
+    dup_path = tmp_path / "duplicated.json"
+    dup_path.write_text(json.dumps(duplicated))
+    dup_dets = detections + [dict(d, image_id=new_id) for d in detections if d["image_id"] == twice]
+
+    expected = coco_evaluate(dup_path, dup_dets)
+    weights = np.ones(len(gt["images"]))
+    weights[sorted(i["id"] for i in gt["images"]).index(twice)] = 2
+    map50, map50_95 = average_precision(coco_matches(path, detections), weights)
+    assert map50 == pytest.approx(expected.map50, abs=1e-9)
+    assert map50_95 == pytest.approx(expected.map50_95, abs=1e-9)
+
+
+def test_bootstrap_intervals_and_paired_deltas(test_split):
+    path, gt = test_split
+    perfect = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
+                "score": 1.0} for a in gt["annotations"]]
+    noisy = coco_matches(path, noisy_detections(gt, 2))
+    result = bootstrap({"real": [noisy], "same": [noisy], "perfect": [coco_matches(path, perfect)],
+                        "nothing": [coco_matches(path, [])]}, resamples=200)
+    real = result["real"]["coco_map50_95"]
+    assert real.low <= real.mean <= real.high and real.high - real.low > 0.01
+    assert result["perfect"]["coco_map50_95"].mean == pytest.approx(1.0)
+    same = result["same"]["delta_coco_map50_95"]
+    assert same.low == same.high == same.mean == 0.0  # identical detections: every draw agrees
+    assert result["perfect"]["delta_coco_map50_95"].low > 0
+    assert result["nothing"]["delta_coco_map50_95"].high < 0
+    assert "delta_coco_map50" not in result["real"]
