@@ -11,6 +11,8 @@ from eval.detector import DetectorMetrics
 from eval.stats import Interval, mean_ci, paired_delta
 from pipeline.data.atomic import write_bytes
 
+LEARNED_MAP50 = 0.05
+"""Below this mAP50 for every arm, no detector learned anything worth comparing."""
 METRICS = ("map50", "map50_95", "coco_map50", "coco_map50_95")
 """Metrics summarised per arm (ultralytics' and pycocotools' mAP)."""
 
@@ -161,7 +163,13 @@ def summary_markdown(report: EvalReport) -> str:
 
 def verdict(report: EvalReport) -> str:
     """One sentence per synthetic arm: better, worse or not distinguishable from real-only
-    (by the seed interval; with one seed, by the bootstrap over test images)."""
+    (by the seed interval; with one seed, by the bootstrap over test images). When no arm's
+    detector learned to detect at all, that is the verdict: such runs cannot rank arms."""
+    best = max(a.metrics["map50"].mean for a in report.arms)
+    if best < LEARNED_MAP50:
+        return (f"- No detector learned to detect: the best arm's mAP50 is {best:.3f} "
+                f"(< {LEARNED_MAP50}), so this run cannot rank the arms. Train longer (more "
+                "--epochs, or the `full` profile on a GPU).")
     out = []
     for a in report.arms:
         if a.arm == "real":

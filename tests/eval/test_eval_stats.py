@@ -3,7 +3,7 @@
 
 import pytest
 
-from eval.stats import mean_ci, paired_delta
+from eval.stats import Interval, mean_ci, paired_delta
 
 
 def test_t_interval_matches_hand_computation():
@@ -32,3 +32,21 @@ def test_paired_delta_uses_seed_pairs():
     assert delta.half_width == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError):
         paired_delta({5: 1.0}, ref)
+
+
+def test_verdict_says_when_no_detector_learned():
+    from types import SimpleNamespace
+
+    from eval.report import ArmSummary, verdict
+
+    def arm(name, map50, delta_low, delta_high):
+        one = Interval(mean=map50, low=map50, high=map50, n=3)
+        delta = Interval(mean=(delta_low + delta_high) / 2, low=delta_low, high=delta_high, n=3)
+        return ArmSummary(arm=name, seeds=[0, 1, 2], metrics={"map50": one, "map50_95": one},
+                          delta={"map50_95": delta}, per_class_ap50={}, per_class_ap50_95={},
+                          synthetic_images=0 if name == "real" else 10)
+
+    flat = SimpleNamespace(arms=[arm("real", 0.001, 0, 0), arm("diffusion", 0.002, 0.0005, 0.001)])
+    assert "No detector learned" in verdict(flat) and "better" not in verdict(flat)
+    learned = SimpleNamespace(arms=[arm("real", 0.40, 0, 0), arm("diffusion", 0.45, 0.01, 0.03)])
+    assert verdict(learned).startswith("- diffusion: better than real-only")
