@@ -51,7 +51,11 @@ def load_yolo(model: str | Path):
 
 
 def train_detector(data_yaml: Path, run_dir: Path, cfg: DetectorConfig, seed: int) -> Path:
-    """Train from scratch with `val=False`; returns the final weights (`last.pt`)."""
+    """Train from scratch with `val=False`; returns the final weights (`last.pt`).
+
+    `save=False`: weights are written once, after the last epoch (saving every epoch cost 0.4 s
+    of a 1.1 s epoch on 20 images at 128 px on a 2-core CPU).
+    """
     model = load_yolo(cfg.model)
     model.train(
         data=str(data_yaml),
@@ -66,6 +70,7 @@ def train_detector(data_yaml: Path, run_dir: Path, cfg: DetectorConfig, seed: in
         amp=False,
         val=False,
         plots=False,
+        save=False,
         mosaic=cfg.mosaic,
         close_mosaic=min(cfg.close_mosaic, cfg.epochs),
         nbs=cfg.nbs,

@@ -57,4 +57,4 @@ def test_bundled_sample_dataset(runs):
     splits = prepared.manifest["splits"]
     assert splits["train"]["images"] + splits["test"]["images"] == 300
     assert all(n > 0 for n in splits["train"]["instances_per_class"].values())
-    assert prepared.records("test")[0].load_image().shape == (256, 256, 3)
+    assert prepared.records("test")[0].load_image().shape == (128, 128, 3)

@@ -17,13 +17,13 @@ from pipeline.train import train_generator
 
 @pytest.fixture
 def tiny_line(tmp_path, monkeypatch, kit):
-    """A prepared 10-board copy of the sample line at 128 px, its spec and a k=4 budget."""
+    """A prepared 10-board copy of the sample line (128 px), its spec and a k=4 budget."""
     monkeypatch.setenv("DEFECTFORGE_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("DEFECTFORGE_DATASETS", str(tmp_path / "datasets"))
     folder = tmp_path / "datasets" / "tiny"
     folder.mkdir(parents=True)
     text = (PROJECT_ROOT / "datasets" / "sample" / "dataset.yaml").read_text()
-    text = text.replace("name: sample", "name: tiny").replace("image_size: 256", "image_size: 128")
+    text = text.replace("name: sample", "name: tiny")
     text = text.replace("{boards: 200, defect_free: 40}", "{boards: 10, defect_free: 1}")
     text = text.replace("{boards: 100, defect_free: 20}", "{boards: 3, defect_free: 1}")
     (folder / "dataset.yaml").write_text(text)
