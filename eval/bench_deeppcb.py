@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--ratio", type=float)
     parser.add_argument("--test-limit", type=int)
-    parser.add_argument("--jobs", type=int, help="detectors trained at once (GPU: 8-16)")
+    parser.add_argument("--jobs", type=int, help="detectors trained at once, one process each")
     parser.add_argument("--workers", type=int, help="dataloader workers per detector")
     parser.add_argument("--generated", help="generated DeepPCB set for the diffusion arm")
     parser.add_argument("--generator-model", help="its model folder (leakage check of its "

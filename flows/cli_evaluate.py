@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         device: Annotated[str | None, typer.Option("--device", help="'cpu', '0', ... (default: auto)")] = None,
         tile: Annotated[int | None, typer.Option("--tile", help="train on tiles of this size (0: off)")] = None,
         test_limit: Annotated[int | None, typer.Option("--test-limit", help="first N test images (0: all)")] = None,
-        jobs: Annotated[int | None, typer.Option("--jobs", help="detectors trained at once, one process each (GPU: 8-16)")] = None,
+        jobs: Annotated[int | None, typer.Option("--jobs", help="detectors trained at once, one process each (results do not depend on it)")] = None,
         out: Annotated[Path | None, typer.Option("--out", help="output folder (default runs/eval/...)")] = None,
         experiment: Annotated[str | None, typer.Option("--experiment", help="MLflow experiment")] = None,
         print_config: Annotated[bool, typer.Option("--print-config", help="print the resolved settings and exit")] = False,
