@@ -40,6 +40,16 @@ def test_flow_campaign_yaml_files_validate():
         load_campaign_config(path)
 
 
+def test_flow_demo_config_resolves_its_detector_settings():
+    from flows.campaign import eval_config
+    from flows.campaign_config import DEMO_CONFIG
+
+    settings = eval_config(build_config(DEMO_CONFIG))
+    detector = settings["detector"]
+    assert detector["model"] == "yolov8n-p2.yaml" and detector["imgsz"] == detector["val_imgsz"]
+    assert detector["nbs"] == detector["batch"] and settings["tile"] is None
+
+
 @pytest.mark.slow
 def test_flow_campaign_end_to_end_on_sample(prefect_api, toy, check_coco):
     cfg = build_config({**toy, "name": "e2e"})
