@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from conditioning.edges import edge_map
-from conditioning.placement import place_defects
+from conditioning.placement import PlacementError, place_defects
 from conditioning.spec import DefectLibrary
 
 FLAT_CONTRAST = 20.0
@@ -70,6 +72,37 @@ def build_bundle(
         seed=seed,
         spec_hash=library.content_hash,
     )
+
+
+Background = TypeVar("Background")
+
+PLACEMENT_TRIES = 5
+"""Backgrounds tried in turn when the spec cannot be placed on one (PlacementError)."""
+
+
+def bundle_on_backgrounds(
+    library: DefectLibrary,
+    backgrounds: Sequence[Background],
+    start: int,
+    seed: int,
+    load: Callable[[Background], np.ndarray],
+    *,
+    seed_step: int = 0,
+    image_id: str = "image",
+) -> tuple[Background, np.ndarray, ConditioningBundle]:
+    """(background, its image, bundle) on backgrounds[start]; where the spec cannot be placed
+    there (a short needs two copper regions, say), on the next ones, with seed + attempt *
+    seed_step. Raises the last PlacementError when none of PLACEMENT_TRIES backgrounds fits."""
+    for attempt in range(PLACEMENT_TRIES):
+        background = backgrounds[(start + attempt) % len(backgrounds)]
+        image = load(background)
+        try:
+            bundle = build_bundle(library, image, seed + attempt * seed_step, image_id=image_id)
+        except PlacementError as error:
+            last = error
+            continue
+        return background, image, bundle
+    raise last
 
 
 def class_map(

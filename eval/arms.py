@@ -18,9 +18,6 @@ from conditioning.errors import DefectforgeError
 from eval.synthetic import SyntheticSet, instances_from_masks, synthetic_count, write_synthetic
 from pipeline.data.records import ImageRecord
 
-PLACEMENT_TRIES = 5
-"""Backgrounds tried in turn for one procedural sample when its spec cannot be placed."""
-
 
 @dataclass(frozen=True)
 class ArmInputs:
@@ -97,7 +94,7 @@ def copypaste(inputs: ArmInputs) -> SyntheticSet:
 
 def procedural(inputs: ArmInputs) -> SyntheticSet:
     """The spec's masks (conditioning.bundle) painted onto clean references, no model."""
-    from conditioning.bundle import build_bundle
+    from conditioning.bundle import bundle_on_backgrounds
     from conditioning.spec import load_library
     from eval.procedural import class_colours, paint_instances
 
@@ -111,8 +108,9 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
     rng = np.random.default_rng(inputs.seed)
     samples, clean_paths = [], []
     for i in range(inputs.count):
-        record, background, bundle = _placed_bundle(build_bundle, library, backgrounds, i,
-                                                     inputs.seed * 1_000_003 + i)
+        record, background, bundle = bundle_on_backgrounds(
+            library, backgrounds, i, inputs.seed * 1_000_003 + i, ImageRecord.load_clean,
+            seed_step=7919)
         masks = [(d.class_name, d.mask, d.severity) for d in bundle.instances]
         image = paint_instances(background, masks, colours, rng)
         instances = instances_from_masks([(n, m) for n, m, _ in masks], inputs.categories)
@@ -121,22 +119,6 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
     sources = [r.image_path for r in inputs.train if r.instances] + clean_paths
     return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=sources,
                            clean_paths=clean_paths)
-
-
-def _placed_bundle(build_bundle, library, backgrounds: list[ImageRecord], index: int,
-                   seed: int):
-    """(record, clean image, bundle) on backgrounds[index]; where the spec cannot be placed
-    there (a short needs two copper regions, say), the next backgrounds are tried, new seeds."""
-    from conditioning.placement import PlacementError
-
-    for attempt in range(PLACEMENT_TRIES):
-        record = backgrounds[(index + attempt) % len(backgrounds)]
-        background = record.load_clean()
-        try:
-            return record, background, build_bundle(library, background, seed=seed + attempt * 7919)
-        except PlacementError as error:
-            last = error
-    raise last
 
 
 def diffusion(inputs: ArmInputs) -> SyntheticSet:

@@ -79,11 +79,10 @@ def _budget_for(path: str | None, k: int) -> str | None:
 
 
 def table_rows(report, minutes: float) -> list[str]:
+    from eval.report import fmt_interval
+
     def fmt(i) -> str:
         return f"{i.mean:.3f}" if i.n == 1 else f"{i.mean:.3f} ± {i.half_width:.3f}"
-
-    def boot(i, sign: str = "") -> str:
-        return f"{i.mean:{sign}.3f} [{i.low:{sign}.3f}, {i.high:{sign}.3f}]"
 
     train_minutes = {a.arm: sum(r.train_seconds for r in report.runs if r.arm == a.arm) / 60
                      for a in report.arms}
@@ -91,11 +90,11 @@ def table_rows(report, minutes: float) -> list[str]:
     for a in report.arms:
         delta = "—" if a.arm == "real" else fmt(a.delta["map50_95"])
         test = a.over_test
-        coco_delta = boot(test["delta_coco_map50_95"], "+") if a.arm != "real" else "—"
+        coco_delta = fmt_interval(test["delta_coco_map50_95"], "+") if a.arm != "real" else "—"
         f1 = fmt(a.deeppcb["fscore"]) if a.deeppcb else "—"
         rows.append(f"| {report.real_budget} | {a.arm} | {fmt(a.metrics['map50'])} | "
-                    f"{fmt(a.metrics['map50_95'])} | {delta} | {boot(test['coco_map50'])} | "
-                    f"{boot(test['coco_map50_95'])} | {coco_delta} | {f1} | {len(a.seeds)} | "
+                    f"{fmt(a.metrics['map50_95'])} | {delta} | {fmt_interval(test['coco_map50'])} | "
+                    f"{fmt_interval(test['coco_map50_95'])} | {coco_delta} | {f1} | {len(a.seeds)} | "
                     f"{train_minutes[a.arm]:.1f} | {minutes:.1f} |")
     return rows
 

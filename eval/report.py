@@ -111,7 +111,8 @@ def _class_means(tables: list[dict[str, float]]) -> dict[str, float]:
     return {n: sum(t.get(n, 0.0) for t in tables) / len(tables) for n in names}
 
 
-def _fmt(interval: Interval, sign: str = "") -> str:
+def fmt_interval(interval: Interval, sign: str = "") -> str:
+    """`mean [low, high]`, or the mean alone for a single value."""
     if interval.n == 1:
         return f"{interval.mean:{sign}.3f}"
     return f"{interval.mean:{sign}.3f} [{interval.low:{sign}.3f}, {interval.high:{sign}.3f}]"
@@ -137,15 +138,13 @@ def summary_markdown(report: EvalReport) -> str:
     ]
     for a in report.arms:
         m, d = a.metrics, a.delta
-        delta50 = "—" if a.arm == "real" else f"{d['map50'].mean:+.3f}" + (
-            f" [{d['map50'].low:+.3f}, {d['map50'].high:+.3f}]" if d["map50"].n > 1 else "")
-        delta95 = "—" if a.arm == "real" else f"{d['map50_95'].mean:+.3f}" + (
-            f" [{d['map50_95'].low:+.3f}, {d['map50_95'].high:+.3f}]" if d["map50_95"].n > 1 else "")
+        delta50 = "—" if a.arm == "real" else fmt_interval(d["map50"], "+")
+        delta95 = "—" if a.arm == "real" else fmt_interval(d["map50_95"], "+")
         test = a.over_test
-        coco_delta = _fmt(test["delta_coco_map50_95"], "+") if "delta_coco_map50_95" in test else "—"
+        coco_delta = fmt_interval(test["delta_coco_map50_95"], "+") if "delta_coco_map50_95" in test else "—"
         lines.append(
-            f"| {a.arm} | {_fmt(m['map50'])} | {_fmt(m['map50_95'])} | {delta50} | {delta95} "
-            f"| {_fmt(test['coco_map50_95']) if test else '—'} | {coco_delta} "
+            f"| {a.arm} | {fmt_interval(m['map50'])} | {fmt_interval(m['map50_95'])} | {delta50} | {delta95} "
+            f"| {fmt_interval(test['coco_map50_95']) if test else '—'} | {coco_delta} "
             f"| {a.synthetic_images} |"
         )
     lines += ["", verdict(report), "", f"Best arm: **{report.best_arm}**"
@@ -156,8 +155,8 @@ def summary_markdown(report: EvalReport) -> str:
         for a in report.arms:
             if a.deeppcb:
                 p = a.deeppcb
-                lines.append(f"| {a.arm} | {_fmt(p['precision'])} | {_fmt(p['recall'])} "
-                             f"| {_fmt(p['fscore'])} | {_fmt(p['map33'])} |")
+                lines.append(f"| {a.arm} | {fmt_interval(p['precision'])} | {fmt_interval(p['recall'])} "
+                             f"| {fmt_interval(p['fscore'])} | {fmt_interval(p['map33'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -21,9 +21,6 @@ from tqdm.auto import tqdm
 from conditioning.errors import DefectforgeError
 from pipeline.render import Job, RenderConfig, Rendered, render
 
-PLACEMENT_TRIES = 5
-"""Backgrounds tried in turn when the spec cannot be placed on one (PlacementError)."""
-
 
 @dataclass
 class GenerationSummary:
@@ -188,24 +185,21 @@ def _check_model_classes(model_classes: list[str], spec_classes: list[str], mode
 
 def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[int], seed: int):
     """Conditioning bundles of the chunk's samples (each picks its background from its own seed)."""
-    from conditioning.bundle import build_bundle
+    from conditioning.bundle import bundle_on_backgrounds
     from pipeline.data.records import load_rgb
 
     jobs, metas = [], []
     for index in chunk:
         sample_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
-        for attempt in range(PLACEMENT_TRIES):
-            background_path = backgrounds[(sample_seed + attempt) % len(backgrounds)]
-            background = load_rgb(background_path)
-            try:
-                bundle = build_bundle(library, background, sample_seed, image_id=ids[index])
-            except DefectforgeError:
-                continue
-            instances = [(d.class_name, d.mask, float(d.severity)) for d in bundle.instances]
-            jobs.append(Job(background, instances, sample_seed))
-            metas.append({"id": ids[index], "background": str(background_path), "spec_hash": bundle.spec_hash,
-                          "seed": sample_seed, "kinds": [d.kind for d in bundle.instances]})
-            break
+        try:
+            background_path, background, bundle = bundle_on_backgrounds(
+                library, backgrounds, sample_seed, sample_seed, load_rgb, image_id=ids[index])
+        except DefectforgeError:
+            continue
+        instances = [(d.class_name, d.mask, float(d.severity)) for d in bundle.instances]
+        jobs.append(Job(background, instances, sample_seed))
+        metas.append({"id": ids[index], "background": str(background_path), "spec_hash": bundle.spec_hash,
+                      "seed": sample_seed, "kinds": [d.kind for d in bundle.instances]})
     return jobs, metas
 
 
