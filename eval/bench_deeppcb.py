@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--arms", help="comma list (default: the profile's; diffusion needs "
                         "--generated)")
     parser.add_argument("--seeds", help="comma list (default: the profile's)")
-    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--epochs", type=int, help="real-only arm's epochs (default: profile's)")
+    parser.add_argument("--schedule", choices=["steps", "epochs"],
+                        help="same optimizer steps for every arm (default) or same epochs")
     parser.add_argument("--ratio", type=float)
     parser.add_argument("--test-limit", type=int)
     parser.add_argument("--jobs", type=int, help="detectors trained at once, one process each")
@@ -54,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         config = resolve_config(
             "deeppcb", args.profile, real_budget=k, arms=arms, ratio=args.ratio,
             seeds=[int(s) for s in args.seeds.split(",")] if args.seeds else None,
-            epochs=args.epochs, test_limit=args.test_limit, generated=args.generated,
+            epochs=args.epochs, schedule=args.schedule, test_limit=args.test_limit, generated=args.generated,
             jobs=args.jobs, workers=args.workers,
             generator_model=args.generator_model, budget_path=_budget_for(args.budget, k),
             experiment=f"bench-deeppcb-{args.profile}", **extra,
@@ -88,11 +90,12 @@ def table_rows(report, minutes: float) -> list[str]:
                      for a in report.arms}
     rows = []
     for a in report.arms:
+        epochs = "/".join(sorted({str(r.epochs) for r in report.runs if r.arm == a.arm}))
         delta = "—" if a.arm == "real" else fmt(a.delta["map50_95"])
         test = a.over_test
         coco_delta = fmt_interval(test["delta_coco_map50_95"], "+") if a.arm != "real" else "—"
         f1 = fmt(a.deeppcb["fscore"]) if a.deeppcb else "—"
-        rows.append(f"| {report.real_budget} | {a.arm} | {fmt(a.metrics['map50'])} | "
+        rows.append(f"| {report.real_budget} | {a.arm} | {epochs} | {fmt(a.metrics['map50'])} | "
                     f"{fmt(a.metrics['map50_95'])} | {delta} | {fmt_interval(test['coco_map50'])} | "
                     f"{fmt_interval(test['coco_map50_95'])} | {coco_delta} | {f1} | {len(a.seeds)} | "
                     f"{train_minutes[a.arm]:.1f} | {minutes:.1f} |")
@@ -104,10 +107,10 @@ def markdown(profile: str, rows: list[str]) -> str:
             "mAP50 / mAP50-95: ultralytics (± 95 % t-interval over seeds when seeds > 1). COCOeval "
             "columns: pycocotools, [95 % bootstrap interval over the test images, paired across "
             "arms for Δ].", "",
-            "| k | arm | mAP50 | mAP50-95 | Δ mAP50-95 vs real | COCOeval mAP50 | "
+            "| k | arm | epochs | mAP50 | mAP50-95 | Δ mAP50-95 vs real | COCOeval mAP50 | "
             "COCOeval mAP50-95 | Δ COCOeval mAP50-95 | DeepPCB F-score | seeds | training minutes "
             "(arm, all seeds) | minutes (this command, whole k) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     return "\n".join(head + rows) + "\n"
 
 

@@ -54,28 +54,33 @@ class Profile(BaseModel):
     ratio: float = Field(gt=0, description="synthetic images per real training image")
     tile: int | None = Field(description="cut training images into square tiles of this size")
     test_limit: int | None = Field(description="use only the first N test images (sorted)")
+    jobs: int = Field(1, ge=1, description="detectors trained at once (see EvalConfig.jobs)")
     detector: DetectorConfig
 
 
 PROFILES: dict[str, Profile] = {
-    # This 2-core CPU, ~35-45 min when it is not shared: k=50, 320 px tiles (defects keep their
-    # pixel size; scored on whole 640 px test images, the first 100), two arms, one seed, an
-    # optimizer step per batch (nbs=batch). Measured: 18 s per epoch of the 200 real tiles
-    # (~40 s when the CPU is shared); the copypaste arm (ratio 0.5) trains on 1.5x as many.
+    # This 2-core CPU: k=50 whole images downscaled to 320 px (DeepPCB boxes, median 35 px at
+    # 640, stay ~17 px), scored at 320 px on all 500 test images, 200 epochs (the reference's
+    # count, a quarter of its pixels), an optimizer step per batch of 8. Measured: real-only
+    # reached mAP50 0.72 / mAP50-95 0.37 on the first 100 test images in 16 min on one core
+    # (the GPU reference at 640 px: 0.52 / 0.28). With the steps schedule every arm costs the
+    # same, so two arms x three seeds at --jobs 2 take ~3 x 16 min.
     "quick": Profile(
         real_budget=50,
         arms=["real", "copypaste"],
-        seeds=[0],
+        seeds=[0, 1, 2],
         ratio=0.5,
-        tile=320,
-        test_limit=100,
-        detector=DetectorConfig(epochs=40, imgsz=320, val_imgsz=640, batch=8, workers=2,
-                                nbs=8, warmup_epochs=1.0, close_mosaic=5),
+        tile=None,
+        test_limit=None,
+        jobs=2,  # ultralytics runs torch on cores - 1 threads: one detector per core
+        detector=DetectorConfig(epochs=200, imgsz=320, val_imgsz=320, batch=8, workers=1,
+                                nbs=8, warmup_epochs=1.0, close_mosaic=20),
     ),
     # One H100-class GPU: k=50 with all five arms in ~10 min, 640 px, the whole test split.
-    # Estimate from the real-only reference (k=50, 200 epochs: 105 s on an H200): 120 epochs
-    # ~65 s real-only, ~100 s per arm with ratio 1, ~15 s scoring per run -> ~9 min. One
-    # seed; --seeds 0,1,2 gives intervals at 3x the time.
+    # Derived, not measured on an H100: with the steps schedule every arm trains the real-only
+    # arm's 120 epochs x 4 batches of 16 = 480 batches; five arms = 2,400 batches, ~5.3 min at
+    # the reference run's 7.6 batches/s (k=50, 200 epochs: 105 s on an H200), plus ~15 s of
+    # scoring per run. One seed; --seeds 0,1,2 gives intervals at 3x the time.
     "full": Profile(
         real_budget=50,
         arms=["real", "augment", "copypaste", "procedural", "diffusion"],
@@ -102,6 +107,9 @@ class EvalConfig(BaseModel):
     tile: int | None = Field(default=None, ge=32)
     test_limit: int | None = Field(default=None, ge=1)
     detector: DetectorConfig
+    schedule: Literal["steps", "epochs"] = Field(
+        "steps", description="steps: every arm gets the real-only arm's optimizer steps (epochs "
+        "scaled by real / training images); epochs: every arm gets `epochs`")
     budget_seed: int = Field(0, description="seed of the k-image draw (same images for all arms)")
     budget_path: Path | None = Field(None, description="use this budget JSON instead of drawing")
     generated: Path | None = Field(None, description="generated COCO set for the diffusion arm")

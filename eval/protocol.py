@@ -22,6 +22,7 @@ from eval.detector import TestSet, evaluate_detector, predict_coco, train_detect
 from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
 from eval.leakage import LeakageGuard
 from eval.report import EvalReport, RunResult, summarise_arm
+from eval.schedule import arm_schedule
 from eval.synthetic import SyntheticSet, load_set, save_set
 from eval.trainset import export_test, export_train, maybe_tile, train_image_count
 from pipeline.data.atomic import write_bytes, write_json
@@ -115,7 +116,8 @@ def parent_params(ctx: Context) -> dict:
     cfg = ctx.config
     return {
         "dataset": ctx.data.name, "k": cfg.real_budget, "ratio": cfg.ratio, "seeds": cfg.seeds,
-        "arms": cfg.arms, "profile": cfg.profile, "tile": cfg.tile, "test_limit": cfg.test_limit,
+        "arms": cfg.arms, "profile": cfg.profile, "schedule": cfg.schedule, "tile": cfg.tile,
+        "test_limit": cfg.test_limit,
         "test_images": len(read_coco(ctx.test.coco_path)), "budget": ctx.budget_path.name,
         "spec_hash": spec_hash(ctx.data.spec_path), "detector": cfg.detector.model_dump_json(),
     }
@@ -172,7 +174,7 @@ def log_run(ctx: Context, arm: str, seed: int) -> RunResult:
     result.run_id = tracking.log_nested_run(
         f"{arm}-seed{seed}",
         {"arm": arm, "seed": seed, "real_images": result.real_images,
-         "synthetic_images": result.synthetic_images,
+         "synthetic_images": result.synthetic_images, "epochs": result.epochs,
          "generator_revision": result.generator_revision},
         run_metrics(result),
         {"weights": Path(result.weights),
@@ -211,8 +213,10 @@ def train_and_score(ctx: Context, arm: str, seed: int, folder: Path,
         sources.append(maybe_tile(synthetic.coco_path, cfg.tile, folder / f"tiles{cfg.tile}",
                                   ctx.data.categories))
     data_yaml = export_train(sources, ctx.data.categories, folder)
+    detector = arm_schedule(cfg.detector, cfg.schedule, train_image_count(sources[:1]),
+                            train_image_count(sources))
     start = time.perf_counter()
-    weights = train_detector(data_yaml, folder / "detector", cfg.detector, seed)
+    weights = train_detector(data_yaml, folder / "detector", detector, seed)
     seconds = time.perf_counter() - start
     metrics, detections = evaluate_detector(weights, ctx.test, folder / "detector", cfg.detector,
                                             deeppcb=ctx.data.is_deeppcb)
@@ -222,7 +226,7 @@ def train_and_score(ctx: Context, arm: str, seed: int, folder: Path,
         synthetic_images=synthetic.count if synthetic else 0,
         gate_pass_rate=synthetic.gate_pass_rate if synthetic else None,
         generator_revision=synthetic.generator_revision if synthetic else None,
-        train_images=train_image_count(sources),
+        train_images=train_image_count(sources), epochs=detector.epochs,
     ), detections
 
 

@@ -28,6 +28,8 @@ class RunResult(BaseModel):
     real_images: int
     synthetic_images: int
     train_images: int
+    epochs: int | None = None
+    """Epochs this run trained (None: a result from before the schedule was recorded)."""
     gate_pass_rate: float | None = None
     generator_revision: str | None = None
     train_seconds: float
@@ -126,7 +128,9 @@ def summary_markdown(report: EvalReport) -> str:
         "",
         f"k = {report.real_budget} real training images for every arm, "
         f"synthetic:real ratio {cfg.ratio}, seeds {cfg.seeds}, profile `{cfg.profile}` "
-        f"({cfg.detector.model}, {cfg.detector.epochs} epochs, trained at {cfg.detector.imgsz} px"
+        f"({cfg.detector.model}, {cfg.detector.epochs} epochs for real-only and "
+        f"{'the same optimizer steps for every arm' if cfg.schedule == 'steps' else 'every arm'}"
+        f", trained at {cfg.detector.imgsz} px"
         f"{f' on {cfg.tile} px tiles' if cfg.tile else ''}, tested at {cfg.detector.val_imgsz} px"
         f"{f', first {cfg.test_limit} test images' if cfg.test_limit else ''}).",
         "Test split: real images only. Intervals: 95 % t-interval over seeds (deltas paired by "

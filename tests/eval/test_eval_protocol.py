@@ -37,6 +37,11 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
         assert set(arm.per_class_ap50_95) <= {"scratch", "pit"}
     assert report.arm("real").delta["map50"].mean == pytest.approx(0.0)
     assert report.arm("copypaste").synthetic_images == 8
+    # same optimizer steps: twice the training images, half the epochs
+    for run in report.runs:
+        real_tiles = next(r.train_images for r in report.runs if r.arm == "real")
+        assert run.train_images == (real_tiles if run.arm == "real" else 2 * real_tiles)
+        assert run.epochs == (2 if run.arm == "real" else 1)
     for arm in report.arms:  # bootstrap over the test images, paired across arms
         boot = arm.over_test["coco_map50_95"]
         assert boot.n == 1000 and boot.low <= boot.mean <= boot.high
@@ -51,7 +56,7 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     from eval.bench_deeppcb import markdown, table_rows
 
     table = markdown("quick", table_rows(report, 1.0))
-    assert table.count("\n| 8 | ") == 2 and "| 8 | copypaste |" in table
+    assert table.count("\n| 8 | ") == 2 and "| 8 | copypaste | 1 |" in table and "| 8 | real | 2 |" in table
 
     # MLflow: one parent, a nested run per arm and seed, metrics and artifacts
     mlflow.set_tracking_uri(mlflow_store)
@@ -65,11 +70,13 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     for child in children:
         assert 0.0 <= child.data.metrics["map50_95"] <= 1.0
         assert 0.0 <= child.data.metrics["coco_map50"] <= 1.0
+        assert child.data.params["epochs"] == ("2" if child.info.run_name.startswith("real") else "1")
         assert [a.path for a in client.list_artifacts(child.info.run_id, "weights")] == [
             "weights/last.pt"]
     parent = client.get_run(report.parent_run_id)
     assert parent.data.params["dataset"] == "toy" and parent.data.params["k"] == "8"
-    assert {"spec_hash", "detector", "ratio", "seeds", "generator_revision"} <= set(parent.data.params)
+    assert {"spec_hash", "detector", "ratio", "seeds", "generator_revision",
+            "schedule"} <= set(parent.data.params)
     assert "copypaste/delta_map50_95_ci_low" in parent.data.metrics
     assert "copypaste/test_bootstrap/delta_coco_map50_95_ci_high" in parent.data.metrics
     figures = {a.path for a in client.list_artifacts(report.parent_run_id, "figures")}

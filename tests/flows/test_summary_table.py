@@ -1,0 +1,34 @@
+"""The campaign's final table shows an interval per arm even with one training seed."""
+
+from rich.console import Console
+
+from flows.summary_table import arm_table
+
+
+def interval(mean, low, high, n):
+    return {"mean": mean, "low": low, "high": high, "n": n}
+
+
+def test_one_seed_gets_the_test_bootstrap_interval_and_the_paired_delta():
+    one = interval(0.1, 0.1, 0.1, 1)
+    evaluation = {
+        "arms": [
+            {"arm": "real", "seeds": [0], "synthetic_images": 0,
+             "metrics": {"map50": one, "map50_95": one}, "delta": {},
+             "over_test": {"coco_map50": interval(0.12, 0.08, 0.17, 1000)}},
+            {"arm": "diffusion", "seeds": [0], "synthetic_images": 10,
+             "metrics": {"map50": interval(0.15, 0.15, 0.15, 1), "map50_95": one},
+             "delta": {"map50": interval(0.05, 0.05, 0.05, 1)},
+             "over_test": {"coco_map50": interval(0.16, 0.11, 0.2, 1000),
+                           "delta_coco_map50": interval(0.04, -0.02, 0.09, 1000)}},
+        ],
+        "runs": [{"arm": "real", "epochs": 140}, {"arm": "diffusion", "epochs": 93}],
+    }
+    console = Console(width=250, record=True)
+    console.print(arm_table(evaluation))
+    text = console.export_text()
+    real = next(line for line in text.splitlines() if "real " in line and "ref" in line)
+    diffusion = next(line for line in text.splitlines() if "diffusion" in line)
+    assert "0.120 [0.080, 0.170]" in real and "140" in real
+    assert "0.160 [0.110, 0.200]" in diffusion and "+0.040 [-0.020, +0.090]" in diffusion
+    assert " 93 " in diffusion and "+0.050" in diffusion
