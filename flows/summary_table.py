@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -27,34 +28,36 @@ def _delta(value: dict[str, Any] | None) -> str:
 
 
 def arm_table(evaluation: dict[str, Any]) -> Table:
-    """One row per arm: ultralytics mAP50 / mAP50-95 (95 % CI over seeds when seeds > 1) with
-    the seed-paired delta vs real-only, and pycocotools mAP50 with its 95 % bootstrap interval
-    over the test images (draws paired across arms, so it gives an interval with one seed too)."""
-    table = Table(title="Detector arms on the real test split")
-    columns = ("arm", "seeds", "synthetic", "epochs", "mAP50", "Δ mAP50", "mAP50-95",
-               "Δ mAP50-95", "COCO mAP50 [test bootstrap]", "Δ COCO mAP50 [paired]")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "arm" else "right")
-    epochs = {}
+    """One column per arm (narrow terminals fit 2-3 arms): ultralytics mAP50 / mAP50-95 with
+    the 95 % CI over seeds and the seed-paired delta vs real-only, and pycocotools mAP50 with
+    its 95 % bootstrap interval over the test images (draws paired across arms)."""
+    arms = evaluation.get("arms", [])
+    epochs: dict[str, set] = {}
     for run in evaluation.get("runs", []):
         epochs.setdefault(run["arm"], set()).add(run.get("epochs"))
-    for arm in evaluation.get("arms", []):
-        metrics, delta, test = arm["metrics"], arm["delta"], arm.get("over_test") or {}
-        reference = arm["arm"] == "real"
-        table.add_row(
-            arm["arm"],
-            str(len(arm["seeds"])),
-            str(arm["synthetic_images"]),
-            "/".join(str(e) for e in sorted(epochs.get(arm["arm"], set()) - {None})) or "-",
-            _interval(metrics.get("map50")),
-            "ref" if reference else _delta(delta.get("map50")),
-            _interval(metrics.get("map50_95")),
-            "ref" if reference else _delta(delta.get("map50_95")),
-            _interval(test.get("coco_map50")),
-            "ref" if reference else _delta(test.get("delta_coco_map50")),
-        )
-    table.caption = ("mAP: ultralytics, [95 % CI over seeds]; COCO: pycocotools, [95 % bootstrap "
-                     "over test images; training-seed spread not in it]")
+    table = Table(title="Detector arms on the real test split", caption=(
+        "CI: 95 % over training seeds; boot: 95 % bootstrap over test images (seed spread not "
+        "in it)"))
+    table.add_column("", no_wrap=True, min_width=len("Δ COCO mAP50 [boot]"))
+    for arm in arms:
+        table.add_column(arm["arm"], justify="right")
+
+    def row(label: str, cell) -> None:
+        table.add_row(escape(label), *[cell(arm) for arm in arms])
+
+    def delta(source: str, key: str):
+        return lambda a: "ref" if a["arm"] == "real" else _delta((a.get(source) or {}).get(key))
+
+    row("seeds", lambda a: str(len(a["seeds"])))
+    row("synthetic images", lambda a: str(a["synthetic_images"]))
+    row("epochs", lambda a: "/".join(str(e) for e in sorted(epochs.get(a["arm"], set()) - {None}))
+        or "-")
+    row("mAP50 [CI]", lambda a: _interval(a["metrics"].get("map50")))
+    row("Δ mAP50 [CI]", delta("delta", "map50"))
+    row("mAP50-95 [CI]", lambda a: _interval(a["metrics"].get("map50_95")))
+    row("Δ mAP50-95 [CI]", delta("delta", "map50_95"))
+    row("COCO mAP50 [boot]", lambda a: _interval((a.get("over_test") or {}).get("coco_map50")))
+    row("Δ COCO mAP50 [boot]", delta("over_test", "delta_coco_map50"))
     return table
 
 

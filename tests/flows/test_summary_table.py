@@ -24,11 +24,13 @@ def test_one_seed_gets_the_test_bootstrap_interval_and_the_paired_delta():
         ],
         "runs": [{"arm": "real", "epochs": 140}, {"arm": "diffusion", "epochs": 93}],
     }
-    console = Console(width=250, record=True)
+    console = Console(width=80, record=True)
     console.print(arm_table(evaluation))
     text = console.export_text()
-    real = next(line for line in text.splitlines() if "real " in line and "ref" in line)
-    diffusion = next(line for line in text.splitlines() if "diffusion" in line)
-    assert "0.120 [0.080, 0.170]" in real and "140" in real
-    assert "0.160 [0.110, 0.200]" in diffusion and "+0.040 [-0.020, +0.090]" in diffusion
-    assert " 93 " in diffusion and "+0.050" in diffusion
+    assert "…" not in text  # two arms fit an 80-column terminal untruncated
+    lines = {line.split("│")[1].strip(): line for line in text.splitlines() if "│" in line}
+    assert "0.120 [0.080, 0.170]" in lines["COCO mAP50 [boot]"]
+    assert "0.160 [0.110, 0.200]" in lines["COCO mAP50 [boot]"]
+    assert "+0.040 [-0.020, +0.090]" in lines["Δ COCO mAP50 [boot]"]
+    assert [cell.strip() for cell in lines["epochs"].split("│")[2:4]] == ["140", "93"]
+    assert "+0.050" in lines["Δ mAP50 [CI]"] and "ref" in lines["Δ mAP50 [CI]"]
