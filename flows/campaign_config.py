@@ -128,13 +128,13 @@ def project_path(path: Path) -> Path:
     return (PROJECT_ROOT / path).resolve()
 
 
-# The demo (`defectforge demo`, `make demo`): the sample line sized to finish in about 7 minutes
-# on 2 CPU cores: a briefly trained compact generator, 32 images, two detector arms, one seed.
-# Detectors: YOLOv8n with its stride-4 P2 head, native 128 px, an optimizer step per batch of 4,
-# the last 30 of 140 epochs without mosaic. On the sample's ~11 px defects YOLO11n (finest grid
-# stride 8) needed twice the steps (mAP50 0.11 after 2,000 steps; P2: 0.12 after 1,000). The
-# real arm alone measured mAP50 0.09-0.17 at 150 epochs (seeds 0-3), but single demo runs vary
-# more (README, known limits).
+# The demo (`defectforge demo`, `make demo`): the sample line sized to finish in under 10 minutes
+# on 2 CPU cores: a briefly trained compact generator, 32 images, two detector arms x three seeds
+# (an interval over seeds), two detectors at a time (one per core). Detectors: YOLOv8n with its
+# stride-4 P2 head, native 128 px, an optimizer step per batch of 4, 140 epochs for real-only
+# (the diffusion arm gets the same steps), the last 30 without mosaic. On the sample's ~11 px
+# defects YOLO11n (finest grid stride 8) needed twice the steps (mAP50 0.11 after 2,000 steps;
+# P2: 0.12 after 1,000). Single runs vary a lot (README, known limits).
 DEMO_CONFIG: dict[str, Any] = {
     "name": "demo",
     "dataset": "sample",
@@ -144,7 +144,7 @@ DEMO_CONFIG: dict[str, Any] = {
     "count": 32,
     "batch_size": 8,
     "arms": ["real", "diffusion"],
-    "eval_seeds": [0],
+    "eval_seeds": [0, 1, 2],
     "epochs": 140,
     "imgsz": 128,
     "eval_options": {"model": "yolov8n-p2.yaml", "val_imgsz": 128, "tile": 0, "ratio": 0.5,

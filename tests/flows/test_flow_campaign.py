@@ -48,6 +48,7 @@ def test_flow_demo_config_resolves_its_detector_settings():
     detector = settings["detector"]
     assert detector["model"] == "yolov8n-p2.yaml" and detector["imgsz"] == detector["val_imgsz"]
     assert detector["nbs"] == detector["batch"] and settings["tile"] is None
+    assert len(settings["seeds"]) >= 3 and settings["schedule"] == "steps"  # a CI over seeds
 
 
 @pytest.mark.slow
