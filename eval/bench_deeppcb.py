@@ -1,6 +1,6 @@
 """Headline benchmark on DeepPCB: every arm at k = 50 (and k = 1000 on a GPU) against real-only.
 
-    python -m eval.bench_deeppcb --profile quick    # ~45 min on a 2-core CPU: k=50, 2 arms
+    python -m eval.bench_deeppcb --profile quick    # 2-core CPU: k=50, 2 arms x 3 seeds (53.6 min measured)
     python -m eval.bench_deeppcb --profile full     # GPU: k=50 (~10 min on one H100), k=1000
 
 Writes runs/bench/deeppcb-<profile>.json and .md (never committed). Needs the prepared data

@@ -64,7 +64,7 @@ PROFILES: dict[str, Profile] = {
     # count, a quarter of its pixels), an optimizer step per batch of 8. Measured: real-only
     # reached mAP50 0.72 / mAP50-95 0.37 on the first 100 test images in 16 min on one core
     # (the GPU reference at 640 px: 0.52 / 0.28). With the steps schedule every arm costs the
-    # same, so two arms x three seeds at --jobs 2 take ~3 x 16 min.
+    # same: two arms x three seeds at --jobs 2 measured 53.6 min (~16 min per detector).
     "quick": Profile(
         real_budget=50,
         arms=["real", "copypaste"],

@@ -213,8 +213,9 @@ def train_and_score(ctx: Context, arm: str, seed: int, folder: Path,
         sources.append(maybe_tile(synthetic.coco_path, cfg.tile, folder / f"tiles{cfg.tile}",
                                   ctx.data.categories))
     data_yaml = export_train(sources, ctx.data.categories, folder)
+    train_images = train_image_count(sources)
     detector = arm_schedule(cfg.detector, cfg.schedule, train_image_count(sources[:1]),
-                            train_image_count(sources))
+                            train_images)
     start = time.perf_counter()
     weights = train_detector(data_yaml, folder / "detector", detector, seed)
     seconds = time.perf_counter() - start
@@ -226,7 +227,7 @@ def train_and_score(ctx: Context, arm: str, seed: int, folder: Path,
         synthetic_images=synthetic.count if synthetic else 0,
         gate_pass_rate=synthetic.gate_pass_rate if synthetic else None,
         generator_revision=synthetic.generator_revision if synthetic else None,
-        train_images=train_image_count(sources), epochs=detector.epochs,
+        train_images=train_images, epochs=detector.epochs,
     ), detections
 
 
