@@ -32,13 +32,14 @@ class ClassStyle(BaseModel):
     margins: list[tuple[float, float, float, float]] = []
 
     def quantiles(self, q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> dict[str, list[float]]:
-        """Quantiles of the margin per side (px) and relative to the mask's side."""
+        """Quantiles (rows) of the margin per side (columns: left, top, right, bottom), in px and
+        relative to the mask's side."""
         if not self.margins:
             return {}
         margins = np.array(self.margins)
         sides = np.array([(w, h, w, h) for w, h in self.sizes])
-        return {"margin_px": np.quantile(margins, q).round(2).tolist(),
-                "margin_rel": np.quantile(margins / sides, q).round(3).tolist()}
+        return {"margin_px": np.quantile(margins, q, axis=0).round(2).tolist(),
+                "margin_rel": np.quantile(margins / sides, q, axis=0).round(3).tolist()}
 
 
 class AnnotationStyle(BaseModel):
