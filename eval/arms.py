@@ -15,8 +15,16 @@ from typing import Any
 import numpy as np
 
 from conditioning.errors import DefectforgeError
-from eval.synthetic import SyntheticSet, instances_from_masks, synthetic_count, write_synthetic
-from pipeline.data.records import ImageRecord
+from eval.synthetic import (
+    MIN_INSTANCE_PIXELS,
+    SyntheticSet,
+    instances_from_masks,
+    synthetic_count,
+    write_synthetic,
+)
+from pipeline.data.records import ImageRecord, InstanceRecord
+from pipeline.labels.style import AnnotationStyle, grow_box, learn_style
+from pipeline.labels.visible import changed_pixels, visible_mask
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,14 @@ class ArmInputs:
     def count(self) -> int:
         return synthetic_count(self.ratio, len(self.train))
 
+    def style(self) -> AnnotationStyle:
+        """The annotation style of the k real images (every synthetic box is drawn in it)."""
+        return learn_style(self.train)
+
+    def rng(self, index: int) -> np.random.Generator:
+        """The random stream of sample `index` of this seed (labels of one sample)."""
+        return np.random.default_rng([self.seed, index])
+
     def provenance(self, arm: str, index: int, spec_hash: str | None = None) -> dict[str, Any]:
         return {"source": arm, "spec_hash": spec_hash, "seed": self.seed, "generator": arm,
                 "revision": None, "sample": index}
@@ -52,22 +68,26 @@ def real_only(inputs: ArmInputs) -> None:
 
 
 def augment(inputs: ArmInputs) -> SyntheticSet:
-    """Real images re-drawn through classic albumentations transforms."""
+    """Real images re-drawn through classic albumentations transforms; each label keeps its real
+    box, carried through the transform."""
     from eval.augment import augment_record, build_transform
 
     transform = build_transform(inputs.seed)
+    ids = {c["name"]: int(c["id"]) for c in inputs.categories}
     samples, sources = [], []
     for i in range(inputs.count):
         record = inputs.train[i % len(inputs.train)]
         image, masks = augment_record(transform, record)
-        samples.append((image, instances_from_masks(masks, inputs.categories),
-                        inputs.provenance("augment", i)))
+        instances = [InstanceRecord(name, ids[name], box, mask=mask) for name, mask, box in masks
+                     if int(mask.sum()) >= MIN_INSTANCE_PIXELS]
+        samples.append((image, instances, inputs.provenance("augment", i)))
         sources.append(record.image_path)
     return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=sources)
 
 
 def copypaste(inputs: ArmInputs) -> SyntheticSet:
-    """Real defects (by mask) pasted onto the clean references of the k images."""
+    """Real defects (by mask) pasted onto the clean references of the k images; each label is the
+    pixels the paste changed, boxed with the margins its real annotator drew."""
     from eval.copypaste import cut_patches, paste_defects
 
     patches = cut_patches(inputs.train)
@@ -78,14 +98,22 @@ def copypaste(inputs: ArmInputs) -> SyntheticSet:
             "and clean references; drop `copypaste` from --arms for this dataset"
         )
     per_image = [len(r.instances) for r in inputs.train if r.instances]
+    ids = {c["name"]: int(c["id"]) for c in inputs.categories}
     rng = np.random.default_rng(inputs.seed)
     samples, clean_paths = [], []
     for i in range(inputs.count):
         record = backgrounds[i % len(backgrounds)]
         chosen = [patches[j] for j in rng.choice(len(patches), int(rng.choice(per_image)))]
-        image, masks = paste_defects(record.load_clean(), chosen, rng)
-        samples.append((image, instances_from_masks(masks, inputs.categories),
-                        inputs.provenance("copypaste", i)))
+        clean = record.load_clean()
+        image, pasted = paste_defects(clean, chosen, rng)
+        changed = changed_pixels(image, clean)
+        instances = []
+        for patch, mask in pasted:
+            label = visible_mask(mask, changed)
+            if int(label.sum()) >= MIN_INSTANCE_PIXELS:
+                instances.append(InstanceRecord(patch.class_name, ids[patch.class_name],
+                                                grow_box(label, patch.margins), mask=label))
+        samples.append((image, instances, inputs.provenance("copypaste", i)))
         clean_paths.append(record.clean_path)
     sources = [r.image_path for r in inputs.train if r.instances] + clean_paths
     return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=sources,
@@ -93,7 +121,8 @@ def copypaste(inputs: ArmInputs) -> SyntheticSet:
 
 
 def procedural(inputs: ArmInputs) -> SyntheticSet:
-    """The spec's masks (conditioning.bundle) painted onto clean references, no model."""
+    """The spec's masks (conditioning.bundle) painted onto clean references, no model; each label
+    is what the paint visibly changed, boxed in the dataset's annotation style."""
     from conditioning.bundle import bundle_on_backgrounds
     from conditioning.spec import load_library
     from eval.procedural import class_colours, paint_instances
@@ -105,6 +134,7 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
         raise DefectforgeError(
             f"dataset {inputs.dataset!r} has no clean references; drop `procedural` from --arms"
         )
+    style = inputs.style()
     rng = np.random.default_rng(inputs.seed)
     samples, clean_paths = [], []
     for i in range(inputs.count):
@@ -113,7 +143,9 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
             seed_step=7919)
         masks = [(d.class_name, d.mask, d.severity) for d in bundle.instances]
         image = paint_instances(background, masks, colours, rng)
-        instances = instances_from_masks([(n, m) for n, m, _ in masks], inputs.categories)
+        changed = changed_pixels(image, background)
+        instances = instances_from_masks([(n, visible_mask(m, changed)) for n, m, _ in masks],
+                                         inputs.categories, style, inputs.rng(i))
         samples.append((image, instances, inputs.provenance("procedural", i, bundle.spec_hash)))
         clean_paths.append(record.clean_path)
     sources = [r.image_path for r in inputs.train if r.instances] + clean_paths
@@ -141,7 +173,8 @@ def diffusion(inputs: ArmInputs) -> SyntheticSet:
             "--arms diffusion needs a generated set: pass --generated DIR (a folder made by "
             "`defectforge generate`) or --generator-model DIR"
         )
-    synthetic = load_generated(Path(folder), inputs.out_dir, inputs.count, inputs.categories)
+    synthetic = load_generated(Path(folder), inputs.out_dir, inputs.count, inputs.categories,
+                               inputs.seed)
     if inputs.generator_model is not None:
         synthetic.inputs += generator_training_images(inputs.generator_model, inputs.train)
     return synthetic

@@ -35,8 +35,12 @@ def build_transform(seed: int):
     )
 
 
-def augment_record(transform, record: ImageRecord) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
-    """One augmented copy: the image and its surviving (class name, bool mask) instances."""
+def augment_record(
+    transform, record: ImageRecord
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray, tuple[float, ...]]]]:
+    """One augmented copy: the image and its surviving (class name, bool mask, COCO box)
+    instances. The box is the real annotator's box carried through the transform, so augmented
+    labels keep the dataset's annotation style."""
     image = record.load_image()
     masks = [inst.mask.astype(np.uint8) for inst in record.instances]
     boxes = [clip_box(inst.bbox_xywh, record.width, record.height) for inst in record.instances]
@@ -49,7 +53,8 @@ def augment_record(transform, record: ImageRecord) -> tuple[np.ndarray, list[tup
     result = []
     for index, box in zip(out["instance_ids"], out["bboxes"], strict=True):
         mask = np.asarray(out["masks"][int(index)]) > 0
-        result.append((record.instances[int(index)].class_name, mask & box_region(box, mask.shape)))
+        result.append((record.instances[int(index)].class_name, mask & box_region(box, mask.shape),
+                       tuple(float(v) for v in box)))
     return out["image"], result
 
 

@@ -108,13 +108,14 @@ def average_precision(matches: list[CategoryMatches], weights: np.ndarray) -> tu
 
 def bootstrap(
     runs: dict[str, list[list[CategoryMatches]]],
-    reference: str = "real",
+    references: dict[str, str] | None = None,
     resamples: int = RESAMPLES,
     seed: int = 0,
     confidence: float = 0.95,
 ) -> dict[str, dict[str, Interval]]:
-    """Per arm: COCO mAP50 / mAP50-95 (mean over its seeds) and, when `reference` is among the
-    arms, the delta against it, each with a percentile interval over `resamples` draws."""
+    """Per arm: COCO mAP50 / mAP50-95 (mean over its seeds) and the delta against its reference
+    arm (`references`: arm -> reference; default every arm against `real`), each with a
+    percentile interval over `resamples` draws (the same draws for every arm: paired)."""
     n_images = len(next(iter(runs.values()))[0][0].ground_truth)
     rng = np.random.default_rng(seed)
     draws = [np.ones(n_images)] + [
@@ -127,6 +128,7 @@ def bootstrap(
     for arm, v in values.items():
         out[arm] = {"coco_map50": _interval(v[:, 0], confidence),
                     "coco_map50_95": _interval(v[:, 1], confidence)}
+        reference = (references or {}).get(arm, "real" if references is None else None)
         if reference in values and arm != reference:
             d = v - values[reference]
             out[arm]["delta_coco_map50"] = _interval(d[:, 0], confidence)

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from pipeline.data.records import ImageRecord
+from pipeline.labels.style import margins
 
 CANDIDATES = 8
 """A pasted defect goes to one of this many best-matching free positions (at random)."""
@@ -25,6 +26,7 @@ class Patch:
     pixels: np.ndarray  # h x w x 3 defect image crop
     clean: np.ndarray  # h x w x 3 clean reference crop at the same place
     mask: np.ndarray  # h x w bool
+    margins: tuple[float, float, float, float]  # the real box past the mask: left, top, right, bottom
 
 
 def cut_patches(records: list[ImageRecord]) -> list[Patch]:
@@ -46,6 +48,7 @@ def cut_patches(records: list[ImageRecord]) -> list[Patch]:
                     image[y0:y1, x0:x1],
                     clean[y0:y1, x0:x1],
                     inst.mask[y0:y1, x0:x1],
+                    margins(inst.bbox_xywh, inst.mask),
                 )
             )
     return patches
@@ -53,8 +56,9 @@ def cut_patches(records: list[ImageRecord]) -> list[Patch]:
 
 def paste_defects(
     background: np.ndarray, patches: list[Patch], rng: np.random.Generator
-) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
-    """Paste `patches` onto a copy of `background` without overlaps; returns image + masks."""
+) -> tuple[np.ndarray, list[tuple[Patch, np.ndarray]]]:
+    """Paste `patches` onto a copy of `background` without overlaps; returns the image and the
+    pasted (patch, mask) pairs."""
     out = background.copy()
     taken = np.zeros(background.shape[:2], bool)
     instances = []
@@ -69,7 +73,7 @@ def paste_defects(
         mask = np.zeros_like(taken)
         mask[y : y + h, x : x + w] = patch.mask
         taken |= mask
-        instances.append((patch.class_name, mask))
+        instances.append((patch, mask))
     return out, instances
 
 

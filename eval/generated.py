@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from conditioning.errors import DefectforgeError
 from eval.synthetic import ANNOTATIONS, SyntheticSet
 from pipeline.data.coco_reader import read_coco
@@ -19,9 +21,10 @@ PASS_RATE_KEYS = ("image_pass_rate", "pass_rate", "instance_pass_rate")
 
 
 def load_generated(
-    folder: Path, out_dir: Path, count: int, categories: list[dict[str, Any]]
+    folder: Path, out_dir: Path, count: int, categories: list[dict[str, Any]], seed: int
 ) -> SyntheticSet:
-    """The first `count` gate-passing images of `folder`, re-written as this arm's COCO set."""
+    """`count` gate-passing images of `folder` drawn with `seed` (each training seed samples its
+    own subset of the generated set), re-written as this arm's COCO set."""
     coco = folder / ANNOTATIONS if folder.is_dir() else folder
     if not coco.is_file():
         raise DefectforgeError(f"{coco}: generated set has no {ANNOTATIONS}; run generation first")
@@ -34,10 +37,12 @@ def load_generated(
                     f"{coco}: class {inst.class_name!r} is not a class of this dataset {list(ids)}"
                 )
             inst.category_id = ids[inst.class_name]
-    kept = [r for r in records if not _failed(r.provenance)
-            and not any(_failed(i.extra) for i in r.instances)][:count]
-    if not kept:
+    passed = [r for r in records if not _failed(r.provenance)
+              and not any(_failed(i.extra) for i in r.instances)]
+    if not passed:
         raise DefectforgeError(f"{coco}: no generated image passed the QA gate")
+    chosen = np.random.default_rng(seed).permutation(len(passed))[:count]
+    kept = [passed[i] for i in sorted(chosen)]
     out = write_coco(out_dir / ANNOTATIONS, kept, categories, root=coco.parent)
     summary = _summary(coco.parent)
     return SyntheticSet(

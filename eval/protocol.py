@@ -17,12 +17,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from conditioning.errors import DefectforgeError
 from eval.arms import ARMS, ArmInputs
 from eval.bootstrap import bootstrap, coco_matches
-from eval.config import EvalConfig
+from eval.config import DetectorConfig, EvalConfig
 from eval.detector import TestSet, evaluate_detector, predict_coco, train_detector
 from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
 from eval.leakage import LeakageGuard
-from eval.report import EvalReport, RunResult, summarise_arm
-from eval.schedule import arm_schedule
+from eval.report import PRIMARY, EvalReport, RunResult, summarise_arm
+from eval.schedule import CONTROL_PREFIX, arm_schedule, control_name, steps
 from eval.synthetic import SyntheticSet, load_set, save_set
 from eval.trainset import export_test, export_train, maybe_tile, train_image_count
 from pipeline.data.atomic import write_bytes, write_json
@@ -35,6 +35,21 @@ DETECTIONS = "detections.json"
 """One finished (arm, seed): its COCO detections on the test split (for the bootstrap)."""
 SET_MARKER = "set.json"
 """A finished synthetic set (under <arm>/seed<s>/synthetic/); present means it is reused."""
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One detector to train: an arm (or a real-only control) and seed, its training sources
+    (real COCO first, then the arm's synthetic COCO, tiled when the profile asks) and schedule."""
+
+    arm: str
+    seed: int
+    sources: tuple[Path, ...]
+    detector: DetectorConfig
+
+    @property
+    def real_only(self) -> bool:
+        return len(self.sources) == 1
 
 
 @dataclass
@@ -75,15 +90,16 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
     ctx = Context(config, data, out, train, budget_path,
                   write_subset(train, data.categories, out / "real" / "annotations.json"),
                   export_test(test, data.categories, out / "test"), guard)
-    # 4. every arm and seed under one MLflow parent run
-    jobs = [(arm, seed) for arm in config.arms for seed in config.seeds]
+    # 4. every arm's synthetic set per seed, its schedule, and the real-only controls
+    plan = plan_runs(ctx)
+    # 5. every planned detector under one MLflow parent run
     with tracking.parent_run(config.experiment, f"{data.name}-k{config.real_budget}",
-                             parent_params(ctx)) as parent:
+                             parent_params(ctx, plan)) as parent:
         with _progress(console) as progress:
-            task = progress.add_task("train detectors", total=len(jobs))
-            train_all(ctx, jobs, progress, task)
-        runs = [log_run(ctx, arm, seed) for arm, seed in jobs]
-        # 5. summary, figures, registry, report files
+            task = progress.add_task("train detectors", total=len(plan))
+            train_all(ctx, plan, progress, task)
+        runs = [log_run(ctx, run) for run in plan]
+        # 6. summary, figures, registry, report files
         report = summarise(ctx, runs, parent.info, tracking.tracking_uri())
         report = publish_report(report, ctx.data.spec_path)
     console.print(f"report: {Path(report.report_dir) / 'summary.md'}", soft_wrap=True)
@@ -112,11 +128,36 @@ def output_dir(config: EvalConfig, name: str) -> Path:
     return out
 
 
-def parent_params(ctx: Context) -> dict:
+def plan_runs(ctx: Context) -> list[PlannedRun]:
+    """Every (arm, seed) with its synthetic set made (once, reused) and its schedule, then for
+    each reduced epoch count a real-only control at that count, for every seed."""
+    cfg = ctx.config
+    real = (maybe_tile(ctx.real_coco, cfg.tile, ctx.out / "real" / f"tiles{cfg.tile}",
+                       ctx.data.categories),)
+    real_images = train_image_count(list(real))
+    plan = []
+    for arm in cfg.arms:
+        for seed in cfg.seeds:
+            folder = run_folder(ctx, arm, seed)
+            synthetic = synthetic_set(ctx, arm, seed, folder / "synthetic")
+            sources = real if synthetic is None else real + (
+                maybe_tile(synthetic.coco_path, cfg.tile, folder / f"tiles{cfg.tile}",
+                           ctx.data.categories),)
+            detector = arm_schedule(cfg.detector, cfg.schedule, real_images,
+                                    train_image_count(list(sources)))
+            plan.append(PlannedRun(arm, seed, sources, detector))
+    controls = {control_name(r.detector): r.detector for r in plan
+                if r.detector.epochs != cfg.detector.epochs}
+    plan += [PlannedRun(name, seed, real, detector) for name, detector in sorted(controls.items())
+             for seed in cfg.seeds]
+    return plan
+
+
+def parent_params(ctx: Context, plan: list[PlannedRun]) -> dict:
     cfg = ctx.config
     return {
         "dataset": ctx.data.name, "k": cfg.real_budget, "ratio": cfg.ratio, "seeds": cfg.seeds,
-        "arms": cfg.arms, "profile": cfg.profile, "schedule": cfg.schedule, "tile": cfg.tile,
+        "arms": cfg.arms, "controls": sorted({r.arm for r in plan} - set(cfg.arms)), "profile": cfg.profile, "schedule": cfg.schedule, "tile": cfg.tile,
         "test_limit": cfg.test_limit,
         "test_images": len(read_coco(ctx.test.coco_path)), "budget": ctx.budget_path.name,
         "spec_hash": spec_hash(ctx.data.spec_path), "detector": cfg.detector.model_dump_json(),
@@ -135,39 +176,40 @@ def run_folder(ctx: Context, arm: str, seed: int) -> Path:
     return ctx.out / "arms" / arm / f"seed{seed}"
 
 
-def train_all(ctx: Context, jobs: list[tuple[str, int]], progress: Progress, task) -> None:
-    """Make the synthetic set, train and score every (arm, seed) without a result.json;
-    `jobs` of them at once, each in a spawned process (CUDA-safe), or one after another here."""
-    pending = [job for job in jobs if not (run_folder(ctx, *job) / RESULT).is_file()]
-    progress.advance(task, len(jobs) - len(pending))
+def train_all(ctx: Context, plan: list[PlannedRun], progress: Progress, task) -> None:
+    """Train and score every planned run without a result.json; `jobs` of them at once, each in
+    a spawned process (CUDA-safe), or one after another here."""
+    pending = [run for run in plan if not (run_folder(ctx, run.arm, run.seed) / RESULT).is_file()]
+    progress.advance(task, len(plan) - len(pending))
     if ctx.config.jobs == 1:
-        for arm, seed in pending:
-            progress.update(task, description=f"{arm} seed {seed}")
-            train_one(ctx, arm, seed)
+        for run in pending:
+            progress.update(task, description=f"{run.arm} seed {run.seed}")
+            train_one(ctx, run)
             progress.advance(task)
         return
     progress.update(task, description=f"{len(pending)} detectors, {ctx.config.jobs} at once")
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=ctx.config.jobs, mp_context=context) as pool:
-        futures = [pool.submit(train_one, ctx, arm, seed) for arm, seed in pending]
+        futures = [pool.submit(train_one, ctx, run) for run in pending]
         for future in as_completed(futures):
             future.result()
             progress.advance(task)
 
 
-def train_one(ctx: Context, arm: str, seed: int) -> None:
-    """One arm and seed: synthetic set, train, score on the real test split, result.json."""
-    folder = run_folder(ctx, arm, seed)
-    synthetic = synthetic_set(ctx, arm, seed, folder / "synthetic")
-    result, detections = train_and_score(ctx, arm, seed, folder, synthetic)
+def train_one(ctx: Context, run: PlannedRun) -> None:
+    """One planned run: train, score on the real test split, result.json."""
+    folder = run_folder(ctx, run.arm, run.seed)
+    synthetic = None if run.real_only else load_set(folder / "synthetic" / SET_MARKER)
+    result, detections = train_and_score(ctx, run, folder, synthetic)
     write_json(folder / DETECTIONS, detections)
     write_bytes(folder / RESULT, result.model_dump_json(indent=1).encode())
 
 
-def log_run(ctx: Context, arm: str, seed: int) -> RunResult:
-    """The nested MLflow run of one finished (arm, seed)."""
+def log_run(ctx: Context, run: PlannedRun) -> RunResult:
+    """The nested MLflow run of one finished planned run."""
     from eval import tracking
 
+    arm, seed = run.arm, run.seed
     folder = run_folder(ctx, arm, seed)
     result = RunResult.model_validate_json((folder / RESULT).read_text())
     synthetic = load_set(folder / "synthetic" / SET_MARKER)
@@ -175,7 +217,7 @@ def log_run(ctx: Context, arm: str, seed: int) -> RunResult:
         f"{arm}-seed{seed}",
         {"arm": arm, "seed": seed, "real_images": result.real_images,
          "synthetic_images": result.synthetic_images, "epochs": result.epochs,
-         "generator_revision": result.generator_revision},
+         "steps": result.steps, "generator_revision": result.generator_revision},
         run_metrics(result),
         {"weights": Path(result.weights),
          "synthetic": synthetic.coco_path if synthetic else None},
@@ -184,7 +226,8 @@ def log_run(ctx: Context, arm: str, seed: int) -> RunResult:
 
 
 def synthetic_set(ctx: Context, arm: str, seed: int, folder: Path) -> SyntheticSet | None:
-    """The arm's synthetic set (made once, reused), checked by the leakage guard."""
+    """The arm's synthetic set (made once, reused), checked by the leakage guard; None for
+    real-only."""
     if arm == "real":
         return None
     marker = folder / SET_MARKER
@@ -204,30 +247,24 @@ def synthetic_set(ctx: Context, arm: str, seed: int, folder: Path) -> SyntheticS
     return synthetic
 
 
-def train_and_score(ctx: Context, arm: str, seed: int, folder: Path,
+def train_and_score(ctx: Context, run: PlannedRun, folder: Path,
                     synthetic: SyntheticSet | None) -> tuple[RunResult, list[dict]]:
     cfg = ctx.config
-    sources = [maybe_tile(ctx.real_coco, cfg.tile, ctx.out / "real" / f"tiles{cfg.tile}",
-                          ctx.data.categories)]
-    if synthetic is not None:
-        sources.append(maybe_tile(synthetic.coco_path, cfg.tile, folder / f"tiles{cfg.tile}",
-                                  ctx.data.categories))
-    data_yaml = export_train(sources, ctx.data.categories, folder)
-    train_images = train_image_count(sources)
-    detector = arm_schedule(cfg.detector, cfg.schedule, train_image_count(sources[:1]),
-                            train_images)
+    data_yaml = export_train(list(run.sources), ctx.data.categories, folder)
+    train_images = train_image_count(list(run.sources))
     start = time.perf_counter()
-    weights = train_detector(data_yaml, folder / "detector", detector, seed)
+    weights = train_detector(data_yaml, folder / "detector", run.detector, run.seed)
     seconds = time.perf_counter() - start
     metrics, detections = evaluate_detector(weights, ctx.test, folder / "detector", cfg.detector,
                                             deeppcb=ctx.data.is_deeppcb)
     return RunResult(
-        arm=arm, seed=seed, metrics=metrics, weights=str(weights), train_seconds=seconds,
+        arm=run.arm, seed=run.seed, metrics=metrics, weights=str(weights), train_seconds=seconds,
         real_images=len(ctx.train),
         synthetic_images=synthetic.count if synthetic else 0,
         gate_pass_rate=synthetic.gate_pass_rate if synthetic else None,
         generator_revision=synthetic.generator_revision if synthetic else None,
-        train_images=train_images, epochs=detector.epochs,
+        train_images=train_images, epochs=run.detector.epochs,
+        steps=steps(run.detector, train_images),
     ), detections
 
 
@@ -247,19 +284,33 @@ def run_metrics(result: RunResult) -> dict[str, float]:
 
 
 def summarise(ctx: Context, runs: list[RunResult], parent, uri: str) -> EvalReport:
-    """Per-arm intervals and seed-paired deltas against real-only."""
-    by_arm = {arm: [r for r in runs if r.arm == arm] for arm in ctx.config.arms}
+    """Per-arm intervals, and each synthetic arm's seed-paired delta against the stronger
+    real-only run: the full-epoch one or its control at the arm's epochs (by the primary metric)."""
+    by_arm: dict[str, list[RunResult]] = {}
+    for run in runs:
+        by_arm.setdefault(run.arm, []).append(run)
+    references = {arm: stronger_reference(by_arm, rs[0].epochs) for arm, rs in by_arm.items()
+                  if arm in ctx.config.arms and arm != "real"}
     over_test = bootstrap({arm: [coco_matches(ctx.test.coco_path, run_detections(ctx, r))
-                                 for r in rs] for arm, rs in by_arm.items()})
-    arms = [summarise_arm(arm, rs, by_arm["real"], over_test[arm]) for arm, rs in by_arm.items()]
-    best = max(arms, key=lambda a: a.metrics["map50_95"].mean)
-    best_run = max(by_arm[best.arm], key=lambda r: r.metrics.map50_95)
+                                 for r in rs] for arm, rs in by_arm.items()}, references)
+    arms = [summarise_arm(arm, rs, by_arm[references.get(arm, "real")], over_test[arm],
+                          references.get(arm)) for arm, rs in by_arm.items()]
+    best = max(arms, key=lambda a: a.metrics[PRIMARY].mean)
+    best_run = max(by_arm[best.arm], key=lambda r: r.value(PRIMARY))
     return EvalReport(
         config=ctx.config, dataset=ctx.data.name, real_budget=ctx.config.real_budget,
         spec_hash=spec_hash(ctx.data.spec_path), tracking_uri=uri,
         experiment_id=parent.experiment_id, parent_run_id=parent.run_id, arms=arms, runs=runs,
         best_arm=best.arm, best_run_id=best_run.run_id, report_dir=str(ctx.out / "report"),
     )
+
+
+def stronger_reference(by_arm: dict[str, list[RunResult]], epochs: int | None) -> str:
+    """`real`, or the real-only control at `epochs` when it scores higher (mean over seeds of the
+    primary metric): a delta against the weaker one would flatter the synthetic arm."""
+    candidates = [arm for arm in ("real", f"{CONTROL_PREFIX}{epochs}") if arm in by_arm]
+    return max(candidates, key=lambda arm: sum(r.value(PRIMARY) for r in by_arm[arm])
+               / len(by_arm[arm]))
 
 
 def run_detections(ctx: Context, run: RunResult) -> list[dict]:

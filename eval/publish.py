@@ -12,13 +12,14 @@ from pipeline.data.atomic import write_bytes
 
 
 def parent_metrics(report: EvalReport) -> dict[str, float]:
-    """Per arm: mean and CI of each metric, delta vs real-only with its CI, per-class AP."""
+    """Per arm: mean and CI of each metric, delta vs its real-only reference with its CI,
+    per-class AP."""
     out: dict[str, float] = {}
     for a in report.arms:
         for name, interval in a.metrics.items():
             out.update({f"{a.arm}/{name}": interval.mean, f"{a.arm}/{name}_ci_low": interval.low,
                         f"{a.arm}/{name}_ci_high": interval.high})
-        if a.arm != "real":
+        if a.reference is not None:
             for name, interval in a.delta.items():
                 out.update({f"{a.arm}/delta_{name}": interval.mean,
                             f"{a.arm}/delta_{name}_ci_low": interval.low,

@@ -15,6 +15,11 @@ LEARNED_MAP50 = 0.05
 """Below this mAP50 for every arm, no detector learned anything worth comparing."""
 METRICS = ("map50", "map50_95", "coco_map50", "coco_map50_95")
 """Metrics summarised per arm (ultralytics' and pycocotools' mAP)."""
+PRIMARY = "coco_map50_95"
+"""The one figure verdicts, deltas and the best arm use: pycocotools COCOeval mAP50-95 of the
+detector's predictions on the real test COCO file (the field's standard). ultralytics' own
+validator figures are reported beside it, but they can disagree on the sign of a delta (see
+eval/metric_audit.py and the README)."""
 
 
 class RunResult(BaseModel):
@@ -30,6 +35,8 @@ class RunResult(BaseModel):
     train_images: int
     epochs: int | None = None
     """Epochs this run trained (None: a result from before the schedule was recorded)."""
+    steps: int | None = None
+    """Batches it trained on, epochs x batches per epoch (None: from before steps were recorded)."""
     gate_pass_rate: float | None = None
     generator_revision: str | None = None
     train_seconds: float
@@ -54,6 +61,11 @@ class ArmSummary(BaseModel):
     """COCO mAP50 / mAP50-95 (mean over seeds) and their deltas vs real-only, with a 95 %
     bootstrap interval over the test images (eval.bootstrap; draws paired across arms)."""
     synthetic_images: int
+    epochs: int | None = None
+    steps: int | None = None
+    reference: str | None = None
+    """The real-only run the deltas are against: `real`, or the control at this arm's epochs
+    (`real-e140`) when that one scored higher; None for real-only runs themselves."""
     gate_pass_rate: float | None = None
 
 
@@ -82,9 +94,10 @@ class EvalReport(BaseModel):
 
 
 def summarise_arm(arm: str, runs: list[RunResult], reference: list[RunResult],
-                  over_test: dict[str, Interval]) -> ArmSummary:
-    """Intervals over the arm's seeds and deltas paired by seed with the reference arm;
-    `over_test` holds the bootstrap intervals over the test images."""
+                  over_test: dict[str, Interval], reference_name: str | None = None) -> ArmSummary:
+    """Intervals over the arm's seeds and deltas paired by seed with the reference runs
+    (`reference_name`; None for a real-only arm); `over_test` holds the bootstrap intervals
+    over the test images."""
     metrics = {m: mean_ci([r.value(m) for r in runs]) for m in METRICS}
     delta = {
         m: paired_delta({r.seed: r.value(m) for r in runs}, {r.seed: r.value(m) for r in reference})
@@ -104,6 +117,9 @@ def summarise_arm(arm: str, runs: list[RunResult], reference: list[RunResult],
         deeppcb=deeppcb,
         over_test=over_test,
         synthetic_images=max(r.synthetic_images for r in runs),
+        epochs=runs[0].epochs,
+        steps=runs[0].steps,
+        reference=reference_name,
         gate_pass_rate=runs[0].gate_pass_rate,
     )
 
@@ -133,23 +149,25 @@ def summary_markdown(report: EvalReport) -> str:
         f", trained at {cfg.detector.imgsz} px"
         f"{f' on {cfg.tile} px tiles' if cfg.tile else ''}, tested at {cfg.detector.val_imgsz} px"
         f"{f', first {cfg.test_limit} test images' if cfg.test_limit else ''}).",
-        "Test split: real images only. Intervals: 95 % t-interval over seeds (deltas paired by "
-        "seed); COCOeval columns: 95 % bootstrap over the test images (draws paired across arms).",
+        "Primary figure: COCOeval mAP50-95 on the real test split. Each synthetic arm is compared "
+        "with the stronger real-only run: full epochs (`real`) or a control trained for the arm's "
+        "reduced epochs (`real-eN`, same passes over the real images). Intervals: 95 % t-interval "
+        "over seeds (deltas paired by seed); [boot]: 95 % bootstrap over the test images (draws "
+        "paired across arms). ultralytics' own mAP is shown for reference only.",
         "",
-        "| arm | mAP50 | mAP50-95 | delta mAP50 vs real | delta mAP50-95 | COCOeval mAP50-95 "
-        "| delta COCOeval mAP50-95 | synthetic |",
-        "|---|---|---|---|---|---|---|---|",
+        "| arm | epochs | steps | COCOeval mAP50-95 | Δ vs reference | reference "
+        "| Δ [boot] | COCOeval mAP50 | ultralytics mAP50 / mAP50-95 | synthetic |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for a in report.arms:
-        m, d = a.metrics, a.delta
-        delta50 = "—" if a.arm == "real" else fmt_interval(d["map50"], "+")
-        delta95 = "—" if a.arm == "real" else fmt_interval(d["map50_95"], "+")
-        test = a.over_test
-        coco_delta = fmt_interval(test["delta_coco_map50_95"], "+") if "delta_coco_map50_95" in test else "—"
+        m, test = a.metrics, a.over_test
+        delta = "—" if a.reference is None else fmt_interval(a.delta[PRIMARY], "+")
+        boot = (fmt_interval(test[f"delta_{PRIMARY}"], "+") if f"delta_{PRIMARY}" in test
+                else "—")
         lines.append(
-            f"| {a.arm} | {fmt_interval(m['map50'])} | {fmt_interval(m['map50_95'])} | {delta50} | {delta95} "
-            f"| {fmt_interval(test['coco_map50_95']) if test else '—'} | {coco_delta} "
-            f"| {a.synthetic_images} |"
+            f"| {a.arm} | {a.epochs or '—'} | {a.steps or '—'} | {fmt_interval(m[PRIMARY])} "
+            f"| {delta} | {a.reference or '—'} | {boot} | {fmt_interval(m['coco_map50'])} "
+            f"| {m['map50'].mean:.3f} / {m['map50_95'].mean:.3f} | {a.synthetic_images} |"
         )
     lines += ["", verdict(report), "", f"Best arm: **{report.best_arm}**"
               + (f" (registered as `{report.registered_model}`)." if report.registered_model else ".")]
@@ -175,23 +193,28 @@ def verdict(report: EvalReport) -> str:
                 "--epochs, or the `full` profile on a GPU).")
     out = []
     for a in report.arms:
-        if a.arm == "real":
+        if a.reference is None:
             continue
-        d = a.delta["map50_95"]
+        d = a.delta[PRIMARY]
+        against = f"the stronger real-only run (`{a.reference}`)"
         if d.n == 1:
-            out.append(f"- {a.arm}: {d.mean:+.3f} mAP50-95 vs real-only; " + _test_verdict(a))
+            out.append(f"- {a.arm}: {d.mean:+.3f} COCOeval mAP50-95 vs {against}; "
+                       + _test_verdict(a))
         elif d.low > 0:
-            out.append(f"- {a.arm}: better than real-only ({d.mean:+.3f} mAP50-95, CI above 0).")
+            out.append(f"- {a.arm}: better than {against} ({d.mean:+.3f} COCOeval mAP50-95, "
+                       "CI above 0).")
         elif d.high < 0:
-            out.append(f"- {a.arm}: worse than real-only ({d.mean:+.3f} mAP50-95, CI below 0).")
+            out.append(f"- {a.arm}: worse than {against} ({d.mean:+.3f} COCOeval mAP50-95, "
+                       "CI below 0).")
         else:
-            out.append(f"- {a.arm}: not distinguishable from real-only ({d.mean:+.3f}, CI spans 0).")
+            out.append(f"- {a.arm}: not distinguishable from {against} ({d.mean:+.3f} COCOeval "
+                       "mAP50-95, CI spans 0).")
     return "\n".join(out) if out else "Only the real-only arm was run."
 
 
 def _test_verdict(arm: ArmSummary) -> str:
     """One seed: what the bootstrap over test images says (seed spread is not covered)."""
-    d = arm.over_test.get("delta_coco_map50_95")
+    d = arm.over_test.get(f"delta_{PRIMARY}")
     if d is None:
         return "one seed, no interval."
     where = ("above 0: better" if d.low > 0 else "below 0: worse" if d.high < 0

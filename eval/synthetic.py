@@ -11,6 +11,7 @@ import numpy as np
 from pipeline.data.atomic import write_png
 from pipeline.data.coco_writer import write_coco
 from pipeline.data.records import ImageRecord, InstanceRecord
+from pipeline.labels.style import AnnotationStyle
 
 ANNOTATIONS = "annotations.json"
 MIN_INSTANCE_PIXELS = 4
@@ -29,12 +30,14 @@ class SyntheticSet:
 
 
 def instances_from_masks(
-    masks: list[tuple[str, np.ndarray]], categories: list[dict[str, Any]]
+    masks: list[tuple[str, np.ndarray]], categories: list[dict[str, Any]],
+    style: AnnotationStyle, rng: np.random.Generator,
 ) -> list[InstanceRecord]:
-    """InstanceRecords of (class name, bool mask) pairs; tiny masks are dropped."""
+    """InstanceRecords of (class name, bool mask) pairs, boxed in the dataset's annotation style
+    (`AnnotationStyle.box_for`); tiny masks are dropped."""
     ids = {c["name"]: int(c["id"]) for c in categories}
     return [
-        InstanceRecord(name, ids[name], mask=mask)
+        InstanceRecord(name, ids[name], style.box_for(name, mask, rng), mask=mask)
         for name, mask in masks
         if int(mask.sum()) >= MIN_INSTANCE_PIXELS
     ]

@@ -38,17 +38,28 @@ def tile_record(record: ImageRecord, size: int, out_dir: Path, prefix: str) -> l
             if clean is not None:
                 clean_path = out_dir / "clean" / name
                 write_png(clean_path, clean[crop])
+            h, w = image[crop].shape[:2]
             instances = [
-                InstanceRecord(inst.class_name, inst.category_id, mask=mask[crop])
+                InstanceRecord(inst.class_name, inst.category_id,
+                               tile_box(inst.bbox_xywh, x, y, w, h), mask=mask[crop])
                 for inst, mask in masks
                 if int(mask[crop].sum()) >= MIN_TILE_PIXELS
             ]
-            h, w = image[crop].shape[:2]
             tiles.append(
                 ImageRecord(out_dir / "images" / name, clean_path, w, h, instances,
                             {**record.provenance, "tile_of": record.image_path.name})
             )
     return tiles
+
+
+def tile_box(box: tuple[float, ...], x: int, y: int, width: int,
+             height: int) -> tuple[float, float, float, float]:
+    """An annotated [x, y, w, h] box in the coordinates of the tile at (x, y), clipped to it: the
+    annotator's box, not the mask's tight one (the test split keeps its annotated boxes too)."""
+    bx, by, bw, bh = box
+    x0, y0 = max(0.0, bx - x), max(0.0, by - y)
+    x1, y1 = min(float(width), bx + bw - x), min(float(height), by + bh - y)
+    return (x0, y0, x1 - x0, y1 - y0)
 
 
 def tile_coco(coco_path: Path, size: int, out_dir: Path, categories: list[dict[str, Any]]) -> Path:

@@ -64,17 +64,25 @@ class AnnotationStyle(BaseModel):
         if not style.margins:
             return (x, y, w, h)
         index = _neighbour(style, max(w, h), rng)
-        left, top, right, bottom = style.margins[index]
+        chosen = style.margins[index]
         ratio = max(w, h) / max(style.sizes[index])
         if not SAME_SCALE[0] <= ratio <= SAME_SCALE[1]:
-            left, top, right, bottom = (v * ratio for v in (left, top, right, bottom))
-        height, width = mask.shape
-        x0, y0 = max(0.0, x - round(left)), max(0.0, y - round(top))
-        x1 = min(float(width), x + w + round(right))
-        y1 = min(float(height), y + h + round(bottom))
-        if x1 - x0 < 1 or y1 - y0 < 1:  # a box drawn inside the defect: keep the tight one
-            return (x, y, w, h)
-        return (x0, y0, x1 - x0, y1 - y0)
+            chosen = tuple(v * ratio for v in chosen)
+        return grow_box(mask, chosen)
+
+
+def grow_box(mask: np.ndarray, margins: tuple[float, ...]) -> tuple[float, float, float, float]:
+    """The mask's tight [x, y, w, h] box grown by (left, top, right, bottom) px, inside the image;
+    the tight box where the margins would leave no box."""
+    x, y, w, h = mask_bbox(mask)
+    left, top, right, bottom = margins
+    height, width = mask.shape
+    x0, y0 = max(0.0, x - round(left)), max(0.0, y - round(top))
+    x1 = min(float(width), x + w + round(right))
+    y1 = min(float(height), y + h + round(bottom))
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return (x, y, w, h)
+    return (x0, y0, x1 - x0, y1 - y0)
 
 
 def learn_style(records: list[ImageRecord]) -> AnnotationStyle:

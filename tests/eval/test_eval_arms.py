@@ -8,6 +8,7 @@ from eval.arms import ARMS, ArmInputs
 from pipeline.data.atomic import write_json
 from pipeline.data.coco_reader import read_coco
 from pipeline.data.coco_writer import write_coco
+from pipeline.data.records import InstanceRecord
 
 CATEGORIES = [{"id": 1, "name": "scratch"}, {"id": 2, "name": "pit"}]
 
@@ -126,3 +127,53 @@ def test_procedural_moves_to_the_next_background_when_a_spec_cannot_be_placed(to
     records = read_coco(ARMS["procedural"](inputs).coco_path)
     assert len(records) == 2 and all(len(r.instances) == 1 for r in records)
     assert {r.clean_path.resolve() for r in records} == {train[1].clean_path.resolve()}
+
+
+def loose_train(toy_dataset, pad=5):
+    """The toy train images with boxes drawn `pad` px past their masks (hand-drawn style)."""
+    from pipeline.labels.style import grow_box
+
+    train = read_coco(toy_dataset / "annotations" / "train.json")[:6]
+    for record in train:
+        record.instances = [InstanceRecord(i.class_name, i.category_id,
+                                           grow_box(i.mask, (pad,) * 4), mask=i.mask)
+                            for i in record.instances]
+    return train
+
+
+@pytest.mark.parametrize("arm", ["augment", "copypaste", "procedural"])
+def test_synthetic_boxes_are_drawn_like_the_real_ones(toy_dataset, tmp_path, arm):
+    """Real boxes 5 px past their masks: every arm's boxes reach about as far (not tight)."""
+    from pipeline.labels.style import margins
+
+    inputs = ArmInputs(dataset="toy", train=loose_train(toy_dataset), categories=CATEGORIES,
+                       out_dir=tmp_path / "arm", seed=3, ratio=1.5,
+                       spec_path=toy_dataset / "defects.yaml")
+    records = read_coco(ARMS[arm](inputs).coco_path)
+    found = [margins(i.bbox_xywh, i.mask) for r in records for i in r.instances
+             if all(0 < v < 90 for v in i.bbox_xywh[:2])]  # away from the image border
+    assert found
+    assert np.median(np.array(found)) == pytest.approx(5, abs=1.5)
+
+
+def test_procedural_labels_are_the_pixels_that_changed(toy_dataset, tmp_path):
+    from pipeline.labels.visible import changed_pixels
+
+    inputs = arm_inputs(toy_dataset, tmp_path)
+    for record in read_coco(ARMS["procedural"](inputs).coco_path):
+        changed = changed_pixels(record.load_image(), record.load_clean())
+        for inst in record.instances:
+            assert not (inst.mask & ~changed).any()
+
+
+def test_each_seed_draws_its_own_subset_of_a_generated_set(toy_dataset, tmp_path):
+    generated = tmp_path / "generated"
+    records = read_coco(toy_dataset / "annotations" / "train.json")
+    write_coco(generated / "annotations.json", records, CATEGORIES, root=toy_dataset)
+    picked = []
+    for seed in (0, 1):
+        inputs = ArmInputs(dataset="toy", train=records[:4], categories=CATEGORIES,
+                           out_dir=tmp_path / f"seed{seed}", seed=seed, ratio=1.0,
+                           generated=generated)
+        picked.append([r.image_path.name for r in read_coco(ARMS["diffusion"](inputs).coco_path)])
+    assert len(picked[0]) == len(picked[1]) == 4 and picked[0] != picked[1]

@@ -29,19 +29,26 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     monkeypatch.chdir(tmp_path)
     report = run_evaluation(config)
 
-    # report: one summary per arm, intervals and deltas sane
-    assert [a.arm for a in report.arms] == ["real", "copypaste"]
+    # report: one summary per arm and per real-only control, intervals and deltas sane
+    assert [a.arm for a in report.arms] == ["real", "copypaste", "real-e1"]
     for arm in report.arms:
         for interval in arm.metrics.values():
             assert 0.0 <= interval.mean <= 1.0 and interval.n == 2
         assert set(arm.per_class_ap50_95) <= {"scratch", "pit"}
     assert report.arm("real").delta["map50"].mean == pytest.approx(0.0)
     assert report.arm("copypaste").synthetic_images == 8
-    # same optimizer steps: twice the training images, half the epochs
+    # same optimizer steps: twice the training images, half the epochs; the real-only control
+    # sees the real images as often as copypaste does; deltas against the stronger real run
+    real_tiles = next(r.train_images for r in report.runs if r.arm == "real")
     for run in report.runs:
-        real_tiles = next(r.train_images for r in report.runs if r.arm == "real")
-        assert run.train_images == (real_tiles if run.arm == "real" else 2 * real_tiles)
+        assert run.train_images == (2 * real_tiles if run.arm == "copypaste" else real_tiles)
         assert run.epochs == (2 if run.arm == "real" else 1)
+    assert report.arm("copypaste").steps == report.arm("real").steps
+    assert report.arm("real-e1").steps == report.arm("real").steps // 2
+    controls = {a: sum(r.metrics.coco.map50_95 for r in report.runs if r.arm == a)
+                for a in ("real", "real-e1")}
+    assert report.arm("copypaste").reference == max(controls, key=controls.get)
+    assert report.arm("real").reference is None and report.arm("real-e1").reference is None
     for arm in report.arms:  # bootstrap over the test images, paired across arms
         boot = arm.over_test["coco_map50_95"]
         assert boot.n == 1000 and boot.low <= boot.mean <= boot.high
@@ -56,7 +63,8 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     from eval.bench_deeppcb import markdown, table_rows
 
     table = markdown("quick", table_rows(report, 1.0))
-    assert table.count("\n| 8 | ") == 2 and "| 8 | copypaste | 1 |" in table and "| 8 | real | 2 |" in table
+    assert table.count("\n| 8 | ") == 3 and "| 8 | copypaste | 1 |" in table
+    assert "| 8 | real | 2 |" in table and "| 8 | real-e1 | 1 |" in table
 
     # MLflow: one parent, a nested run per arm and seed, metrics and artifacts
     mlflow.set_tracking_uri(mlflow_store)
@@ -64,13 +72,15 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     experiment = client.get_experiment_by_name("toy-eval")
     runs = client.search_runs([experiment.experiment_id])
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == report.parent_run_id]
-    assert len(runs) == 5 and len(children) == 4
-    assert {r.info.run_name for r in children} == {"real-seed0", "real-seed1",
-                                                  "copypaste-seed0", "copypaste-seed1"}
+    assert len(runs) == 7 and len(children) == 6
+    assert {r.info.run_name for r in children} == {
+        "real-seed0", "real-seed1", "copypaste-seed0", "copypaste-seed1", "real-e1-seed0",
+        "real-e1-seed1"}
     for child in children:
         assert 0.0 <= child.data.metrics["map50_95"] <= 1.0
         assert 0.0 <= child.data.metrics["coco_map50"] <= 1.0
-        assert child.data.params["epochs"] == ("2" if child.info.run_name.startswith("real") else "1")
+        assert child.data.params["epochs"] == ("2" if child.info.run_name.startswith("real-seed")
+                                               else "1")
         assert [a.path for a in client.list_artifacts(child.info.run_id, "weights")] == [
             "weights/last.pt"]
     parent = client.get_run(report.parent_run_id)
