@@ -246,3 +246,10 @@ def _dotted(loc: Loc) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def locate(path: Path, loc: Loc, message: str) -> Problem:
+    """A `Problem` at the YAML node `loc` of a valid spec file (or the nearest existing parent:
+    `defects[2].placement.surface` falls back to `defects[2].placement` when unset)."""
+    root = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    return _Locator(str(path), root).problem(loc, message)

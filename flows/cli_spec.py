@@ -21,15 +21,21 @@ def check(
         str | None,
         typer.Option(
             "--dataset",
-            help="Also require `classes` to equal this dataset's dataset.yaml classes, in order.",
+            help="Also require `classes` to equal this dataset's dataset.yaml classes, in order, "
+            "and, when it is prepared, check each defect's surface against its real train masks.",
         ),
     ] = None,
+    budget: Annotated[
+        Path | None,
+        typer.Option("--budget", help="With --dataset: measure surfaces on this budget's images."),
+    ] = None,
 ) -> None:
-    """Validate spec files: exit 0 when all are valid, else print every problem as `file:line:column: field.path: message` (unknown keys with the closest valid key) and exit 2."""
+    """Validate spec files: exit 0 when all are valid, else print every problem as `file:line:column: field.path: message` (unknown keys with the closest valid key) and exit 2. With --dataset, a defect placed on `foreground` / `background` while its class's real masks lie on the other surface is a problem too."""
     from conditioning.errors import DefectforgeError
     from conditioning.spec import check_classes, load_library
 
     failed = False
+    real: list | None = None
     for file in files:
         try:
             library = load_library(file)
@@ -37,6 +43,10 @@ def check(
                 from pipeline.data.registry import load_dataset_info
 
                 check_classes(library, load_dataset_info(dataset).class_names)
+                real = _real_records(dataset, budget) if real is None else real
+                if _surface_problems(library, file, real):
+                    failed = True
+                    continue
         except DefectforgeError as error:
             failed = True
             typer.echo(str(error))
@@ -47,6 +57,33 @@ def check(
         )
     if failed:
         raise typer.Exit(2)
+
+
+def _real_records(dataset: str, budget: Path | None) -> list:
+    """The train records the surface check reads; [] (with a note) when not prepared."""
+    from pipeline.data.prepared import prepared_root
+    from pipeline.labels.surface import real_records
+
+    if not (prepared_root(dataset) / "manifest.json").is_file():
+        typer.echo(f"note: surface check skipped, dataset `{dataset}` is not prepared "
+                   f"(`defectforge data prepare {dataset}`)")
+        return []
+    return real_records(dataset, budget)
+
+
+def _surface_problems(library, file: Path, records: list) -> bool:
+    """Print the measured surface of each class and every misplaced defect; True if any."""
+    from pipeline.labels.surface import check_surfaces
+
+    if not records:
+        return False
+    result = check_surfaces(library, file, records)
+    shares = ", ".join(f"{c} {s.foreground:.0%}" for c, s in result.shares.items())
+    typer.echo(f"surface of {file} on {result.images} real train images "
+               f"(share of mask pixels on the `foreground: {result.polarity}` side): {shares}")
+    for problem in result.problems:
+        typer.echo(str(problem))
+    return bool(result.problems)
 
 
 @spec_app.command("schema")
