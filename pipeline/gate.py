@@ -1,5 +1,13 @@
-"""Label-fidelity gate: did each defect appear inside its mask, without over-drawing or touching
-anything outside the dilated masks?"""
+"""Label-fidelity gate: did each defect appear inside its mask, the way its class goes, without
+over-drawing or touching anything outside the dilated masks?
+
+Two visibility rules. Palette (binarised) lines, such as DeepPCB, use the strict flip rule: most
+of the spec mask's pixels must change, the class's way (`min_flipped`). Grey and colour lines use
+the contrast rule: the mean change inside the mask must exceed the ring around it (`min_contrast`).
+On both, a class with a direction (learned from the real data, `class_directions` in the model
+card) must change its mask that way on average. Every verdict also records whether the contrast
+rule alone would have passed it, so a set's summary can say what the stricter rules rejected.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.crops import bbox, dilate
 
+WAYS = {1: "brighter", -1: "darker", 0: "either way"}
+"""Words for a class direction: the sign of the grey change a defect of the class makes."""
+
 
 class GateConfig(BaseModel):
     """Gate thresholds, with their meaning (changes are mean |RGB difference| / 255 vs the background)."""
@@ -18,7 +29,13 @@ class GateConfig(BaseModel):
 
     change_threshold: float = Field(0.08, gt=0, lt=1, description="a pixel counts as changed above this")
     ring_px: int = Field(4, ge=1, description="width of the ring around the mask compared with its inside")
-    min_contrast: float = Field(0.05, ge=0, description="mean change inside the mask minus in the ring, at least")
+    min_contrast: float = Field(
+        0.05, ge=0, description="grey/colour lines: mean change inside the mask minus in the ring, at least"
+    )
+    min_flipped: float = Field(
+        0.5, gt=0, le=1,
+        description="palette (binarised) lines: fraction of the spec mask's pixels changed the class's way, at least",
+    )
     max_spill: float = Field(1.0, ge=0, description="changed ring pixels / mask pixels, at most (over-drawing)")
     max_box_excess: float = Field(
         0.15, ge=0, le=1,
@@ -38,6 +55,11 @@ class InstanceVerdict:
     box_changed: float  # fraction of the mask's box pixels changed (real DeepPCB: about 0.11)
     spill: float
     outside_changed: int  # pixels changed outside every dilated mask (must be 0)
+    flipped: float  # fraction of the mask's pixels changed the class's way (any way without one)
+    direction: int  # sign of the mean grey change inside the mask: +1 brighter, -1 darker
+    class_direction: int  # the way the class goes (+1, -1; 0: no direction checked)
+    rule: str  # "flip" (palette lines) or "contrast" (grey and colour lines)
+    contrast_rule_passed: bool  # the verdict of the contrast rule alone (min_contrast, no direction)
     reasons: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -51,6 +73,12 @@ def change_map(image: np.ndarray, background: np.ndarray) -> np.ndarray:
     return np.abs(image.astype(np.float32) - background.astype(np.float32)).mean(axis=-1) / 255
 
 
+def signed_change(image: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """HxW grey change in [-1, 1]: mean RGB of `image` minus that of `background`, / 255
+    (positive where the image is brighter)."""
+    return (image.astype(np.float32) - background.astype(np.float32)).mean(axis=-1) / 255
+
+
 def outside_changes(image: np.ndarray, background: np.ndarray, regions: list[np.ndarray]) -> int:
     """Pixels whose bytes differ from the background outside the union of the dilated masks."""
     allowed = np.zeros(image.shape[:2], bool)
@@ -60,8 +88,12 @@ def outside_changes(image: np.ndarray, background: np.ndarray, regions: list[np.
     return int((differs & ~allowed).sum())
 
 
-def check_instance(change: np.ndarray, mask: np.ndarray, outside: int, cfg: GateConfig) -> InstanceVerdict:
-    """Verdict for one instance from the image's change map and its `outside_changes` count."""
+def check_instance(
+    change: np.ndarray, signed: np.ndarray, mask: np.ndarray, outside: int, cfg: GateConfig,
+    *, palette: bool = False, direction: int = 0,
+) -> InstanceVerdict:
+    """Verdict for one instance from the image's `change_map`, `signed_change` and its
+    `outside_changes` count; `palette`: the strict flip rule; `direction`: the class's way."""
     ring = dilate(mask, cfg.ring_px) & ~mask
     changed = change > cfg.change_threshold
     inside = float(change[mask].mean()) if mask.any() else 0.0
@@ -71,16 +103,28 @@ def check_instance(change: np.ndarray, mask: np.ndarray, outside: int, cfg: Gate
     grown = _grow((y0, x0, y1, x1), cfg.ring_px, mask.shape)
     excess = float((changed & ~mask)[grown].mean())
     spill = float(changed[ring].sum() / max(1, mask.sum()))
-    reasons = []
-    if inside - around < cfg.min_contrast:
-        reasons.append(f"no visible defect: contrast {inside - around:.3f} < {cfg.min_contrast}")
+    way = changed if direction == 0 else changed & (np.sign(signed) == direction)
+    flipped = float(way[mask].mean()) if mask.any() else 0.0
+    drawn = int(np.sign(signed[mask].mean())) if mask.any() else 0
+    common = []
     if spill > cfg.max_spill:
-        reasons.append(f"over-drawn: {spill:.2f} changed ring pixels per mask pixel > {cfg.max_spill}")
+        common.append(f"over-drawn: {spill:.2f} changed ring pixels per mask pixel > {cfg.max_spill}")
     if excess > cfg.max_box_excess:
-        reasons.append(f"over-drawn: {excess:.2f} of the box changed beyond the mask > {cfg.max_box_excess}")
+        common.append(f"over-drawn: {excess:.2f} of the box changed beyond the mask > {cfg.max_box_excess}")
     if outside:
-        reasons.append(f"{outside} pixels changed outside the dilated masks")
-    return InstanceVerdict(not reasons, inside - around, inside, around, box_changed, spill, outside, reasons)
+        common.append(f"{outside} pixels changed outside the dilated masks")
+    faint = inside - around < cfg.min_contrast
+    contrast = [f"no visible defect: contrast {inside - around:.3f} < {cfg.min_contrast}"] if faint else []
+    reasons = [] if palette else list(contrast)
+    if palette and flipped < cfg.min_flipped:
+        reasons.append(f"not flipped: {flipped:.2f} of the mask changed ({WAYS[direction]}) < {cfg.min_flipped}")
+    if direction and drawn != direction:
+        reasons.append(f"drawn the wrong way: {WAYS[drawn] if drawn else 'unchanged'} on average, the class "
+                       f"goes {WAYS[direction]}")
+    return InstanceVerdict(
+        not (reasons + common), inside - around, inside, around, box_changed, spill, outside, flipped, drawn,
+        direction, "flip" if palette else "contrast", not (contrast + common), reasons + common,
+    )
 
 
 def _grow(box: tuple[int, int, int, int], px: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
@@ -90,10 +134,20 @@ def _grow(box: tuple[int, int, int, int], px: int, shape: tuple[int, ...]) -> tu
 
 def check_sample(
     image: np.ndarray, background: np.ndarray, masks: list[np.ndarray], regions: list[np.ndarray],
-    cfg: GateConfig | None = None,
+    cfg: GateConfig | None = None, *, palette: bool = False, directions: list[int] | None = None,
 ) -> list[InstanceVerdict]:
-    """Verdicts of every instance of one generated image against its clean background."""
+    """Verdicts of every instance of one generated image against its clean background.
+    `palette`: the image is a binarised (palette) scan, the flip rule applies; `directions`: each
+    instance's class direction (+1 brighter, -1 darker, 0 none; None: no direction checked)."""
     cfg = cfg or GateConfig()
-    change = change_map(image, background)
+    change, signed = change_map(image, background), signed_change(image, background)
     outside = outside_changes(image, background, regions)
-    return [check_instance(change, mask, outside, cfg) for mask in masks]
+    directions = directions or [0] * len(masks)
+    return [check_instance(change, signed, mask, outside, cfg, palette=palette, direction=d)
+            for mask, d in zip(masks, directions, strict=True)]
+
+
+def label_mask(change: np.ndarray, region: np.ndarray, cfg: GateConfig) -> np.ndarray:
+    """What a defect really changed: the pixels inside its dilated mask `region` whose `change_map`
+    value exceeds `change_threshold` (the written label of palette lines; DESIGN.md labels rule 1)."""
+    return region & (change > cfg.change_threshold)

@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -20,6 +20,9 @@ from tqdm.auto import tqdm
 
 from conditioning.errors import DefectforgeError
 from pipeline.render import Job, RenderConfig, Rendered, render
+
+if TYPE_CHECKING:
+    from pipeline.labels.style import AnnotationStyle
 
 
 @dataclass
@@ -34,6 +37,8 @@ class GenerationSummary:
     images_in_coco: int
     image_pass_rate: float
     instance_pass_rate: float
+    strict_rejected: int  # instances rejected by the flip / direction rules that min_contrast alone passed
+    unlabelled: int  # instances that changed no pixel of their dilated mask: no label written
     mean_box_changed: float  # changed fraction of each mask's tight box
     mean_coco_box_changed: float  # changed fraction of each written COCO box (real DeepPCB: about 0.11)
     images_per_second: float
@@ -92,6 +97,7 @@ def generate_range(
     """
     from conditioning.spec import check_classes, load_library
     from pipeline.data.prepared import PreparedDataset
+    from pipeline.labels.style import learn_style
     from pipeline.models import load_backend, model_revision
     from pipeline.training_data import budget_records
 
@@ -112,12 +118,12 @@ def generate_range(
     revision = revision or model_revision(model_dir)
     if backend.name == "sd15":
         backend.config.prompts.update({d.class_name: d.prompt for d in reversed(library.defects) if d.prompt})
-    padding, palette = _card_conventions(model_dir)
-    if palette and cfg.palette is None:
-        cfg = cfg.model_copy(update={"palette": palette})
-    backgrounds = [r.clean_path for r in budget_records(prepared, budget_path) if r.clean_path]
+    cfg = _with_card(cfg, model_dir)
+    real = budget_records(prepared, budget_path)
+    backgrounds = [r.clean_path for r in real if r.clean_path]
     if not backgrounds:
         raise DefectforgeError(f"dataset {dataset!r}: no clean reference images to draw defects on")
+    style = learn_style(real)  # boxes drawn as the k real images' annotators drew theirs
     # 2. the samples still to do, in batches
     failed = 0
     bar = tqdm(total=len(todo), desc="generate", disable=not progress)
@@ -126,7 +132,7 @@ def generate_range(
         jobs, metas = _bundles(library, backgrounds, ids, chunk, seed)
         failed += len(chunk) - len(jobs)
         for job, meta, result in zip(jobs, metas, render(backend, jobs, cfg), strict=True):
-            _write_sample(out, job, meta, result, (backend.name, revision), padding, cfg.gate.change_threshold)
+            _write_sample(out, job, meta, result, (backend.name, revision), style, cfg.gate.change_threshold)
         bar.update(len(chunk))
     bar.close()
     return RangeResult(list(ids.values()), revision, len(todo), failed, time.time() - started)
@@ -135,7 +141,17 @@ def generate_range(
 def finished_records(out_dir: str | Path, ids: list[str]) -> list[dict]:
     """The record JSONs of the finished samples among `ids`, in order."""
     files = [Path(out_dir) / "records" / f"{sid}.json" for sid in ids]
-    return [json.loads(file.read_text()) for file in files if file.is_file()]
+    return [_read_record(file) for file in files if file.is_file()]
+
+
+def _read_record(file: Path) -> dict:
+    record = json.loads(file.read_text())
+    if any("bbox" not in instance for instance in record["instances"]):
+        raise DefectforgeError(
+            f"{file}: a sample record without instance `bbox` (written by an older defectforge, "
+            "whose boxes followed another rule); generate into a fresh --out folder."
+        )
+    return record
 
 
 def assemble_set(
@@ -148,19 +164,21 @@ def assemble_set(
     from pipeline.data.prepared import PreparedDataset
 
     out, prepared = Path(out_dir), PreparedDataset(dataset)
-    padding, _ = _card_conventions(Path(model_dir))
     records = finished_records(out, run.ids)
-    kept = [_image_record(out, rec, prepared, padding) for rec in records if rec["passed"] or keep_rejected]
+    kept = [_image_record(out, rec, prepared) for rec in records if rec["passed"] or keep_rejected]
     write_coco(out / "annotations.json", kept, prepared.info.coco_categories(),
                info={"description": "defectforge synthetic set", "revision": run.revision})
-    verdicts = [i["gate"] for rec in records for i in rec["instances"]]
+    instances = [i for rec in records for i in rec["instances"]]
+    verdicts = [i["gate"] for i in instances]
     generated = run.todo - run.placement_failed
     summary = GenerationSummary(
         out_dir=str(out), count=len(run.ids), generated_now=generated, skipped=len(run.ids) - run.todo,
         placement_failed=run.placement_failed, images_in_coco=len(kept),
         image_pass_rate=round(sum(rec["passed"] for rec in records) / max(1, len(records)), 4),
-        instance_pass_rate=_mean(verdicts, "passed"), mean_box_changed=_mean(verdicts, "box_changed"),
-        mean_coco_box_changed=_mean(verdicts, "coco_box_changed"),
+        instance_pass_rate=_mean(verdicts, "passed"),
+        strict_rejected=sum(not v["passed"] and v["contrast_rule_passed"] for v in verdicts),
+        unlabelled=sum(i["rle"] is None for i in instances), mean_box_changed=_mean(verdicts, "box_changed"),
+        mean_coco_box_changed=_mean([v for v in verdicts if "coco_box_changed" in v], "coco_box_changed"),
         images_per_second=round(generated / run.seconds, 3) if run.seconds > 0 else 0.0,
         seconds=round(run.seconds, 2), revision=run.revision,
     )
@@ -168,11 +186,13 @@ def assemble_set(
     return summary
 
 
-def _card_conventions(model_dir: Path) -> tuple[list[float], list[list[int]] | None]:
-    """From the model card: the real boxes' padding past the mask (px per side) and the palette."""
+def _with_card(cfg: RenderConfig, model_dir: Path) -> RenderConfig:
+    """`cfg` with the model card's palette and class directions where it sets none."""
     file = model_dir / "model_card.json"
     card = json.loads(file.read_text()) if file.is_file() else {}
-    return card.get("box_padding_px", [0.0] * 4), card.get("palette")
+    update = {key: card[field] for key, field in (("palette", "palette"), ("directions", "class_directions"))
+              if getattr(cfg, key) is None and card.get(field)}
+    return RenderConfig(**{**cfg.model_dump(), **update}) if update else cfg
 
 
 def _check_model_classes(model_classes: list[str], spec_classes: list[str], model_dir: Path) -> None:
@@ -204,8 +224,10 @@ def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[
 
 
 def _write_sample(out: Path, job: Job, meta: dict, result: Rendered, model: tuple[str, str],
-                  padding: list[float], threshold: float) -> None:
-    """The PNG, then the record JSON (its presence marks the sample finished)."""
+                  style: AnnotationStyle, threshold: float) -> None:
+    """The PNG, then the record JSON (its presence marks the sample finished). Each instance's label
+    is its rendered label mask (`rle`; None when nothing changed) and the box `style` draws around it
+    (`bbox`), fixed here once; its intended mask is kept as `spec_rle`."""
     from pipeline.data.atomic import write_json, write_png
     from pipeline.data.records import encode_mask
     from pipeline.gate import change_map
@@ -213,14 +235,19 @@ def _write_sample(out: Path, job: Job, meta: dict, result: Rendered, model: tupl
     backend_name, revision = model
     image_file = out / "images" / f"{meta['id']}.png"
     write_png(image_file, result.image)
-    instances = [
-        {"class_name": c, "kind": kind, "severity": s, "rle": encode_mask(m), "attempts": a, "gate": v.to_json()}
-        for (c, m, s), kind, v, a in zip(job.instances, meta["kinds"], result.verdicts, result.attempts, strict=True)
-    ]
     changed = change_map(result.image, job.background) > threshold
-    for instance in instances:
-        x, y, w, h = (int(round(v)) for v in _bbox(instance["rle"], padding))
-        instance["gate"]["coco_box_changed"] = round(float(changed[y : y + h, x : x + w].mean()), 4)
+    instances = []
+    for index, ((c, m, s), label, kind, v, a) in enumerate(
+        zip(job.instances, result.labels, meta["kinds"], result.verdicts, result.attempts, strict=True)
+    ):
+        instance = {"class_name": c, "kind": kind, "severity": s, "rle": None, "bbox": None,
+                    "spec_rle": encode_mask(m), "attempts": a, "gate": v.to_json()}
+        if label.any():
+            box = style.box_for(c, label, np.random.default_rng([meta["seed"], index]))
+            x, y, w, h = (int(round(b)) for b in box)
+            instance.update(rle=encode_mask(label), bbox=[float(b) for b in box])
+            instance["gate"]["coco_box_changed"] = round(float(changed[y : y + h, x : x + w].mean()), 4)
+        instances.append(instance)
     write_json(out / "records" / f"{meta['id']}.json", {
         **meta, "file": image_file.name, "height": result.image.shape[0], "width": result.image.shape[1],
         "generator": f"defectforge-{backend_name}", "revision": revision, "instances": instances,
@@ -228,15 +255,16 @@ def _write_sample(out: Path, job: Job, meta: dict, result: Rendered, model: tupl
     })
 
 
-def _image_record(out: Path, rec: dict, prepared, padding: list[float]):
-    """One finished sample's record JSON as a COCO image record, with its provenance and gate."""
+def _image_record(out: Path, rec: dict, prepared):
+    """One finished sample's record JSON as a COCO image record (its labelled instances, with their
+    stored boxes), with its provenance and gate."""
     from pipeline.data.records import ImageRecord, InstanceRecord
 
     instances = [InstanceRecord(i["class_name"], prepared.info.category_id(i["class_name"]), rle=i["rle"],
-                                bbox_xywh=_bbox(i["rle"], padding),
+                                bbox_xywh=i["bbox"],
                                 extra={"gate": i["gate"], "severity": i["severity"], "kind": i["kind"],
                                        "attempts": i["attempts"]})
-                 for i in rec["instances"]]
+                 for i in rec["instances"] if i["rle"] is not None]
     provenance = {"source": "defectforge", "spec_hash": rec["spec_hash"], "seed": rec["seed"],
                   "generator": rec["generator"], "revision": rec["revision"], "sample_id": rec["id"],
                   "gate_passed": rec["passed"]}
@@ -247,14 +275,3 @@ def _image_record(out: Path, rec: dict, prepared, padding: list[float]):
 def _mean(verdicts: list[dict], key: str) -> float:
     return round(float(np.mean([v[key] for v in verdicts])) if verdicts else 0.0, 4)
 
-
-def _bbox(rle: dict, padding: list[float]) -> tuple[float, float, float, float]:
-    """The mask's box grown by the dataset's box padding (left, top, right, bottom), inside the image."""
-    from pipeline.data.records import decode_mask, mask_bbox
-
-    height, width = rle["size"]
-    x, y, w, h = mask_bbox(decode_mask(rle))
-    left, top, right, bottom = padding
-    x0, y0 = max(0.0, x - round(left)), max(0.0, y - round(top))
-    x1, y1 = min(float(width), x + w + round(right)), min(float(height), y + h + round(bottom))
-    return (x0, y0, x1 - x0, y1 - y0)

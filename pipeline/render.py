@@ -1,8 +1,13 @@
-"""Render defects onto clean backgrounds: crop around each mask, inpaint, paste back, gate, retry."""
+"""Render defects onto clean backgrounds: crop around each mask, inpaint, paste back, gate, retry.
+
+Each rendered instance gets its label mask: on palette (binarised) lines the pixels that actually
+changed inside its dilated mask; on grey and colour lines its spec mask (the contrast rule checks
+the mask as a whole, so a per-pixel threshold would cut faint but visible parts off the label)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -10,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from conditioning.errors import DefectforgeError
 from pipeline.crops import Window, crop_window, dilate, extract, make_batch, paste, to_uint8
-from pipeline.gate import GateConfig, InstanceVerdict, check_sample
+from pipeline.gate import GateConfig, InstanceVerdict, change_map, check_sample, label_mask
 from pipeline.models import GeneratorBackend
 
 
@@ -26,6 +31,10 @@ class RenderConfig(BaseModel):
     palette: list[list[int]] | None = Field(
         None, description="snap drawn pixels to these RGB colours (binarised product lines; from the model card)"
     )
+    directions: dict[str, Literal[-1, 0, 1]] | None = Field(
+        None, description="per class, the way its defects change the grey level (+1 brighter, -1 darker, 0 "
+        "either); the gate rejects the wrong way (from the model card's class_directions)"
+    )
     gate: GateConfig = Field(default_factory=GateConfig)
 
 
@@ -40,10 +49,11 @@ class Job:
 
 @dataclass
 class Rendered:
-    """The rendered image, each instance's gate verdict and the attempts it took."""
+    """The rendered image, each instance's label mask, gate verdict and the attempts it took."""
 
     image: np.ndarray
     regions: list[np.ndarray]
+    labels: list[np.ndarray] = field(default_factory=list)
     verdicts: list[InstanceVerdict] = field(default_factory=list)
     attempts: list[int] = field(default_factory=list)
 
@@ -121,5 +131,11 @@ def _compose(job: Job, regions, windows, drawn, j: int, cfg: RenderConfig) -> Re
     if cfg.palette:
         inside = np.logical_or.reduce(regions)
         image[inside] = snap(image[inside], np.array(cfg.palette, np.uint8))
-    verdicts = check_sample(image, job.background, [m for _, m, _ in job.instances], regions, cfg.gate)
-    return Rendered(image, regions, verdicts)
+    masks = [m for _, m, _ in job.instances]
+    directions = [cfg.directions.get(c, 0) for c, _, _ in job.instances] if cfg.directions else None
+    verdicts = check_sample(image, job.background, masks, regions, cfg.gate,
+                            palette=bool(cfg.palette), directions=directions)
+    if cfg.palette:
+        change = change_map(image, job.background)
+        masks = [label_mask(change, region, cfg.gate) for region in regions]
+    return Rendered(image, regions, masks, verdicts)

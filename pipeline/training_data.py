@@ -32,7 +32,7 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
     if budget_path is not None:
         records, budget = _apply_budget(prepared, records, Path(budget_path))
     classes = prepared.info.class_names
-    examples, cleans, paddings = [], [], []
+    examples, cleans = [], []
     for record in records:
         clean = record.load_clean()
         if clean is None:
@@ -41,7 +41,6 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
                 "clean parts, so every training image needs one (dataset.yaml `clean_reference`)."
             )
         instances = [(classes.index(i.class_name) + 1, i.mask) for i in record.instances]
-        paddings += [_padding(i.bbox_xywh, i.mask) for i in record.instances]
         examples.append(Example(record.load_image(), clean, instances))
         cleans.append(clean)
     manifest_file = prepared.root / "manifest.json"
@@ -51,8 +50,8 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
         "budget": budget,
         "images": [Path(r.image_path).name for r in records],
         "instances": sum(len(e.instances) for e in examples),
-        "box_padding_px": [float(v) for v in np.median(paddings, axis=0)] if paddings else [0.0] * 4,
         "palette": palette(examples),
+        "class_directions": class_directions(examples, classes),
     })
 
 
@@ -71,13 +70,32 @@ def palette(examples: list[Example]) -> list[list[int]] | None:
     return [list(c) for c in sorted(colours)]
 
 
-def _padding(box, mask: np.ndarray) -> list[float]:
-    """How far the annotated box reaches past the mask's tight box: left, top, right, bottom (px)."""
-    from pipeline.data.records import mask_bbox
+DIRECTION_MIN_CHANGE = 0.02
+"""An instance goes a way when its mean grey change inside its mask (image - clean, / 255) is at
+least this far from zero (about 5 grey levels); closer, it counts as weak."""
+DIRECTION_AGREEMENT = 0.8
+"""A class has a direction when at least this share of its real instances go that way; else 0
+(mixed or weak: the gate checks no direction for it)."""
 
-    x, y, w, h = box
-    mx, my, mw, mh = mask_bbox(mask)
-    return [max(0.0, v) for v in (mx - x, my - y, x + w - mx - mw, y + h - my - mh)]
+
+def class_directions(examples: list[Example], classes: list[str]) -> dict[str, int]:
+    """Per class, the way its real defects change the grey level inside their masks: +1 brighter,
+    -1 darker, 0 mixed or weak (see DIRECTION_MIN_CHANGE, DIRECTION_AGREEMENT); classes without
+    a real instance get 0."""
+    from pipeline.gate import signed_change
+
+    ways: dict[int, list[int]] = {}
+    for example in examples:
+        signed = signed_change(example.image, example.clean)
+        for class_id, mask in example.instances:
+            mean = float(signed[mask].mean()) if mask.any() else 0.0
+            ways.setdefault(class_id, []).append(int(np.sign(mean)) if abs(mean) >= DIRECTION_MIN_CHANGE else 0)
+    directions = {}
+    for class_id, name in enumerate(classes, start=1):
+        found = ways.get(class_id, [])
+        share = {way: found.count(way) / len(found) for way in (1, -1)} if found else {}
+        directions[name] = next((way for way, s in share.items() if s >= DIRECTION_AGREEMENT), 0)
+    return directions
 
 
 def _apply_budget(prepared, records, path: Path):

@@ -1,4 +1,4 @@
-"""Rendering: pixels outside the dilated masks stay byte-identical; a seed fixes the image."""
+"""Rendering: pixels outside the dilated masks stay byte-identical; a seed fixes the image; labels."""
 
 import numpy as np
 import torch
@@ -62,3 +62,16 @@ def test_gen_render_snaps_to_the_palette_of_binarised_lines(kit):
         assert set(np.unique(result.image)) <= {0, 255}
         allowed = np.logical_or.reduce(result.regions)
         assert np.array_equal(result.image[~allowed], job.background[~allowed])
+        changed = (result.image != job.background).any(axis=-1)
+        for region, label, verdict in zip(result.regions, result.labels, result.verdicts, strict=True):
+            assert np.array_equal(label, region & changed)  # the label is what changed, not the intent
+            assert verdict.rule == "flip"
+
+
+def test_gen_render_labels_grey_lines_with_the_spec_mask_and_checks_directions(kit):
+    jobs = _jobs(kit)
+    cfg = RenderConfig(directions={"dark": -1, "bright": 1}, gate={"retries": 0})
+    for job, result in zip(jobs, render(_backend(kit), jobs, cfg), strict=True):
+        for (_, mask, _), label, verdict in zip(job.instances, result.labels, result.verdicts, strict=True):
+            assert label is mask and verdict.rule == "contrast"
+        assert [v.class_direction for v in result.verdicts] == [-1, 1]
