@@ -166,8 +166,9 @@ def diffusion(inputs: ArmInputs) -> SyntheticSet:
         from pipeline.generate import generate_set
 
         folder = inputs.out_dir / "generated"
-        generate_set(inputs.dataset, _spec(inputs), inputs.generator_model, inputs.count, folder,
-                     seed=inputs.seed, budget_path=inputs.budget_path)
+        generate_set(inputs.dataset, _spec(inputs), inputs.generator_model,
+                     GENERATE_FACTOR * inputs.count, folder, seed=inputs.seed,
+                     budget_path=inputs.budget_path)
     if folder is None:
         raise DefectforgeError(
             "--arms diffusion needs a generated set: pass --generated DIR (a folder made by "
@@ -178,6 +179,11 @@ def diffusion(inputs: ArmInputs) -> SyntheticSet:
     if inputs.generator_model is not None:
         synthetic.inputs += generator_training_images(inputs.generator_model, inputs.train)
     return synthetic
+
+
+GENERATE_FACTOR = 2
+"""The diffusion arm generates this many times the images it needs, so that gate rejections do
+not shrink its set (a smaller set would change its schedule); it keeps a seeded subset."""
 
 
 def _spec(inputs: ArmInputs) -> Path:
