@@ -162,7 +162,10 @@ def _set_rows(real: SetStats, synthetic: SetStats, tol: Tolerances) -> list[Pari
 
 
 def _range(values: list[int]) -> tuple[float, float] | None:
-    return (_quantiles(values)[0], _quantiles(values)[2]) if values else None
+    if not values:
+        return None
+    low, _, high = _quantiles(values)
+    return (low, high)
 
 
 def _problem(row: ParityRow) -> str:
