@@ -1,4 +1,4 @@
-"""`defectforge data ...`: list, prepare, check, budget, export-yolo and preview datasets."""
+"""`defectforge data ...`: list, prepare, check, budget, export-yolo, preview and parity."""
 
 from __future__ import annotations
 
@@ -148,6 +148,78 @@ def preview_command(
     from pipeline.data.preview import contact_sheet
 
     console.print(f"wrote {contact_sheet(name, split, out, count=count, seed=seed)}")
+
+
+def _tolerance_help() -> str:
+    from pipeline.labels.tolerances import TOLERANCES, Tolerances
+
+    return "; ".join(f"{name} = {getattr(TOLERANCES, name)} ({field.description})"
+                     for name, field in Tolerances.model_fields.items())
+
+
+@data_app.command("parity", epilog=f"Tolerances: {_tolerance_help()}.")
+def parity_command(
+    real: Annotated[Path, typer.Argument(help="COCO JSON of the k real training images")],
+    synthetic: Annotated[Path, typer.Argument(help="COCO JSON of a synthetic set")],
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="dataset whose spec's `foreground` rule decides the surface "
+                     "(default: `auto`)"),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="exit 2 when a figure is out of tolerance")
+    ] = False,
+) -> None:
+    """Compare a synthetic set's labels with the real ones per class (box size, margins, mask
+    area and elongation, surface, visible change) and over the set (instances per image, class
+    mix); print the table and every figure out of tolerance."""
+    from rich.markup import escape
+
+    from conditioning.errors import DefectforgeError
+    from pipeline.labels.parity import parity_of_files
+
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        polarity = _foreground_rule(dataset)
+        result = parity_of_files(real, synthetic, polarity)
+    except DefectforgeError as error:
+        err.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(_parity_table(result))
+    for problem in result.problems:
+        err.print(f"[yellow]out of tolerance:[/] {escape(problem)}", highlight=False)
+    if result.ok:
+        console.print(f"{escape(str(synthetic))}: labels within tolerance of {escape(str(real))}")
+    elif strict:
+        err.print(f"{escape(str(synthetic))}: {len(result.problems)} figure(s) out of tolerance")
+        raise typer.Exit(2)
+
+
+def _foreground_rule(dataset: str | None) -> str:
+    if dataset is None:
+        return "auto"
+    from conditioning.spec import load_library
+    from pipeline.data.registry import spec_path
+
+    return load_library(spec_path(dataset)).foreground
+
+
+def _parity_table(result):
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pipeline.labels.parity import cell
+
+    table = Table(title=f"Label parity: {result.synthetic_images} synthetic against "
+                  f"{result.real_images} real images (median [p5, p95])")
+    for name in ("statistic", "class", "real", "synthetic", "tolerance", "ok"):
+        table.add_column(name, justify="right" if name in ("real", "synthetic") else "left")
+    marks = {True: "[green]yes[/]", False: "[bold red]NO[/]", None: "-"}
+    for row in result.rows:
+        table.add_row(escape(row.statistic), escape(row.class_name),
+                      cell(row.real, row.real_range), cell(row.synthetic, row.synthetic_range),
+                      escape(row.tolerance), marks[row.ok])
+    return table
 
 
 def register(app: typer.Typer) -> None:

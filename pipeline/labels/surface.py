@@ -69,8 +69,8 @@ def surface_shares(
     """{polarity: {class: share}} over the records with a clean reference (others are skipped)."""
     counts = {p: {} for p in polarities}
     for record in records:
-        clean = record.load_clean()
-        if clean is None or not record.instances:
+        clean = record.load_clean() if record.instances else None
+        if clean is None:
             continue
         grounds = {p: foreground_mask(clean, p) for p in polarities}
         for instance in record.instances:

@@ -1,0 +1,110 @@
+"""Label statistics of one labelled set, per class: box size, box-vs-mask margins, mask area and
+elongation, the surface the masks lie on and how much of each mask visibly changed against the
+clean reference; and instances per image over the set. `pipeline.labels.parity` compares two."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from conditioning.bundle import foreground_mask
+from pipeline.data.records import ImageRecord, InstanceRecord
+from pipeline.labels.style import margins
+from pipeline.labels.window import mask_window
+
+VISIBLE_LEVEL = 32
+"""Grey levels (0-255): a mask pixel counts as visibly changed when one of its channels differs
+from the clean reference by more than this (JPEG noise and soft edges stay below it)."""
+
+
+@dataclass
+class ClassStats:
+    """One class's instances in a set: per-instance lists, and its surface pixel counts (only
+    instances of images with a clean reference count towards `surface_*` and `visible`)."""
+
+    box_w: list[float] = field(default_factory=list)
+    box_h: list[float] = field(default_factory=list)
+    margins: list[tuple[float, float, float, float]] = field(default_factory=list)
+    area: list[float] = field(default_factory=list)
+    elongation: list[float] = field(default_factory=list)
+    visible: list[float] = field(default_factory=list)
+    surface_pixels: int = 0
+    surface_foreground: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.box_w)
+
+    @property
+    def foreground_share(self) -> float | None:
+        """Share of this class's mask pixels on the foreground; None without clean references."""
+        return self.surface_foreground / self.surface_pixels if self.surface_pixels else None
+
+
+@dataclass
+class SetStats:
+    """Label statistics of a set: per class (by category id order), and instances per image."""
+
+    polarity: str
+    per_image: list[int] = field(default_factory=list)
+    classes: dict[str, ClassStats] = field(default_factory=dict)
+
+    @property
+    def instances(self) -> int:
+        return sum(self.per_image)
+
+    def class_mix(self) -> dict[str, float]:
+        """Share of the set's instances per class."""
+        total = self.instances
+        return {c: s.count / total if total else 0.0 for c, s in self.classes.items()}
+
+
+def measure_set(records: Iterable[ImageRecord], polarity: str = "auto") -> SetStats:
+    """Statistics of `records` (masks decoded once, pixels read only in each mask's window);
+    `polarity` is the foreground rule of the dataset's spec (`foreground_mask`)."""
+    stats = SetStats(polarity)
+    found: dict[tuple[int, str], ClassStats] = {}
+    for record in records:
+        stats.per_image.append(len(record.instances))
+        if not record.instances:
+            continue
+        clean = record.load_clean()
+        pixels = None if clean is None else (record.load_image(), clean,
+                                             foreground_mask(clean, polarity))
+        for instance in record.instances:
+            key = (instance.category_id, instance.class_name)
+            _add(found.setdefault(key, ClassStats()), instance, pixels)
+    stats.classes = {name: found[(i, name)] for i, name in sorted(found)}
+    return stats
+
+
+def _add(stats: ClassStats, instance: InstanceRecord, pixels) -> None:
+    """Add one instance; `pixels` = (image, clean, foreground) or None without a clean reference."""
+    mask, window = mask_window(instance.mask)
+    area = int(np.count_nonzero(mask))
+    if not area:
+        return
+    x, y, w, h = instance.bbox_xywh
+    stats.box_w.append(w)
+    stats.box_h.append(h)
+    stats.margins.append(margins((x - window[1].start, y - window[0].start, w, h), mask))
+    stats.area.append(float(area))
+    stats.elongation.append(elongation(mask))
+    if pixels is not None:
+        image, clean, ground = pixels
+        difference = cv2.absdiff(image[window], clean[window])
+        changed = (difference.max(axis=2) if difference.ndim == 3 else difference) > VISIBLE_LEVEL
+        stats.visible.append(float(np.count_nonzero(changed & mask)) / area)
+        stats.surface_pixels += area
+        stats.surface_foreground += int(np.count_nonzero(ground[window] & mask))
+
+
+def elongation(mask: np.ndarray) -> float:
+    """Long over short side of the mask's minimum-area rectangle (cv2.minAreaRect over the pixel
+    centres, each side + 1 px so a one-pixel line has width 1): 1 for a disc or a square."""
+    points = cv2.findNonZero(np.ascontiguousarray(mask, dtype=np.uint8))
+    (_, _), (w, h), _ = cv2.minAreaRect(points)
+    return (max(w, h) + 1) / (min(w, h) + 1)

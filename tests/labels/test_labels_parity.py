@@ -1,0 +1,122 @@
+"""Label parity between a synthetic set and the real one, on tiny sets built in code: binary
+boards (copper dark), holes on copper and blobs on substrate, boxes loose or tight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from pipeline.data.atomic import write_png
+from pipeline.data.coco_writer import write_coco
+from pipeline.data.records import ImageRecord, InstanceRecord, mask_bbox
+from pipeline.labels.measure import elongation
+from pipeline.labels.parity import parity_markdown, parity_of_files
+
+CATEGORIES = [{"id": 1, "name": "hole"}, {"id": 2, "name": "blob"}]
+SIZE = 64
+
+
+def labelled_set(folder: Path, seed: int, *, margin: int = 6, classes=("hole", "blob"),
+                 drawn: bool = True, images: int = 8) -> Path:
+    """COCO set of `images` boards, each with one defect per class in `classes`; boxes reach
+    `margin` px past the mask; `drawn=False` labels defects the image does not show."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    records = []
+    for index in range(images):
+        clean = np.full((SIZE, SIZE, 3), 255, np.uint8)
+        clean[8:28] = 0  # copper band on top, substrate below
+        image = clean.copy()
+        instances = []
+        for name in classes:
+            mask = np.zeros((SIZE, SIZE), np.uint8)
+            centre = (int(rng.integers(20, 44)), 18 if name == "hole" else 46)
+            cv2.circle(mask, centre, int(rng.integers(3, 6)), 1, -1)
+            mask = mask.astype(bool)
+            if drawn:
+                image[mask] = 255 if name == "hole" else 0
+            x, y, w, h = mask_bbox(mask)
+            x0, y0 = max(0, x - margin), max(0, y - margin)
+            box = (x0, y0, min(SIZE, x + w + margin) - x0, min(SIZE, y + h + margin) - y0)
+            category = 1 if name == "hole" else 2
+            instances.append(InstanceRecord(name, category, box, mask))
+        image_path, clean_path = folder / f"{index}.png", folder / f"{index}-clean.png"
+        write_png(image_path, image)
+        write_png(clean_path, clean)
+        records.append(ImageRecord(image_path, clean_path, SIZE, SIZE, instances))
+    return write_coco(folder / "set.json", records, CATEGORIES)
+
+
+@pytest.fixture
+def real(tmp_path: Path) -> Path:
+    return labelled_set(tmp_path / "real", seed=0)
+
+
+def _failed(result) -> set[tuple[str, str]]:
+    return {(row.statistic, row.class_name) for row in result.rows if row.ok is False}
+
+
+def test_a_set_like_the_real_one_passes(real, tmp_path):
+    assert parity_of_files(real, real).ok
+    result = parity_of_files(real, labelled_set(tmp_path / "same", seed=1))
+    assert result.ok, result.problems
+    hole = {row.statistic: row for row in result.rows if row.class_name == "hole"}
+    assert hole["margin left (px)"].real == 6 and hole["visible change"].real == 1
+    assert hole["surface (foreground: auto)"].real == 1  # the copper band is the smaller side
+
+
+def test_tight_boxes_against_loose_ones_are_flagged(real, tmp_path):
+    result = parity_of_files(real, labelled_set(tmp_path / "tight", seed=1, margin=0))
+    assert not result.ok
+    for name in ("hole", "blob"):
+        for side in ("left", "top", "right", "bottom"):
+            assert (f"margin {side} (px)", name) in _failed(result)
+        assert ("box width (px)", name) in _failed(result)
+    assert ("mask area (px²)", "hole") not in _failed(result)
+    assert any("hole: margin left (px) synthetic 0 against real 6" in p and "annotation style" in p
+               for p in result.problems)
+
+
+def test_class_mix_and_invisible_defects_are_flagged(real, tmp_path):
+    result = parity_of_files(real, labelled_set(tmp_path / "holes", seed=1, classes=("hole",)))
+    assert _failed(result) == {("class mix (TV distance)", "(all)")}
+    blob = [row for row in result.rows if row.class_name == "blob" and row.ok is None]
+    assert blob[0].tolerance.startswith("n/a: 8 real, 0 synthetic instances")
+    result = parity_of_files(real, labelled_set(tmp_path / "faint", seed=1, drawn=False))
+    assert _failed(result) == {("visible change", "hole"), ("visible change", "blob")}
+
+
+def test_markdown_table(real, tmp_path):
+    text = parity_markdown(parity_of_files(real, labelled_set(tmp_path / "t", seed=1, margin=0)))
+    assert "| statistic | class | real | synthetic | tolerance | ok |" in text
+    assert "| margin left (px) | hole | 6 [6, 6] | 0 [0, 0] | ± max(3 px, 30%) | **NO** |" in text
+    assert "- hole: margin left (px) synthetic 0 against real 6" in text
+
+
+def test_elongation_of_lines_and_squares():
+    line = np.zeros((20, 20), bool)
+    line[5, 2:11] = True
+    square = np.zeros((20, 20), bool)
+    square[4:10, 4:10] = True
+    assert elongation(line) == pytest.approx(9) and elongation(square) == pytest.approx(1)
+
+
+def test_parity_cli(real, tmp_path):
+    runner = CliRunner()
+    tight = labelled_set(tmp_path / "tight", seed=1, margin=0)
+    result = runner.invoke(app, ["data", "parity", str(real), str(real), "--strict"])
+    assert result.exit_code == 0, result.output
+    assert "labels within tolerance" in result.output
+    result = runner.invoke(app, ["data", "parity", str(real), str(tight)])
+    assert result.exit_code == 0 and "out of tolerance: hole: margin left" in result.output
+    result = runner.invoke(app, ["data", "parity", str(real), str(tight), "--strict"])
+    assert result.exit_code == 2 and "figure(s) out of tolerance" in result.output
+    broken = tmp_path / "broken.json"
+    broken.write_text("{\"images\": []}")
+    result = runner.invoke(app, ["data", "parity", str(real), str(broken), "--strict"])
+    assert result.exit_code == 2 and f"{broken}: not a COCO file" in result.output
