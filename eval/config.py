@@ -120,6 +120,9 @@ class EvalConfig(BaseModel):
     jobs: int = Field(1, ge=1, description="detectors trained at once, each in its own process "
                       "(a GPU fits several small ones; results do not depend on it)")
     register_name: str | None = Field(None, description="model registry name (default per dataset)")
+    strict: bool = Field(False, description="refuse to train on a synthetic set whose labels are "
+                         "out of the parity tolerances (pipeline/labels/tolerances.py); without "
+                         "it the evaluation warns and goes on")
 
     @field_validator("arms")
     @classmethod

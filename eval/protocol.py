@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from conditioning.errors import DefectforgeError
@@ -27,6 +28,7 @@ from eval.synthetic import SyntheticSet, load_set, save_set
 from eval.trainset import export_test, export_train, maybe_tile, train_image_count
 from pipeline.data.atomic import write_bytes, write_json
 from pipeline.data.coco_reader import read_coco
+from pipeline.labels.parity import ParityResult, parity_of_files
 from pipeline.paths import runs_root
 
 RESULT = "result.json"
@@ -35,6 +37,8 @@ DETECTIONS = "detections.json"
 """One finished (arm, seed): its COCO detections on the test split (for the bootstrap)."""
 SET_MARKER = "set.json"
 """A finished synthetic set (under <arm>/seed<s>/synthetic/); present means it is reused."""
+PARITY = "parity.json"
+"""The label parity of a synthetic set against the k real images (beside its SET_MARKER)."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ def output_dir(config: EvalConfig, name: str) -> Path:
     """`runs/eval/<name>-k<k>-<profile>-<hash>` (hash of every setting that changes results,
     arms and seeds aside), or `out_dir`; finished arms and seeds in it are reused, so a folder
     holding results of other settings is refused."""
-    keyed = config.model_dump(mode="json", exclude={"arms", "seeds", "out_dir", "experiment",
+    keyed = config.model_dump(mode="json", exclude={"arms", "seeds", "out_dir", "experiment", "strict",
                                                     "register_name", "profile", "jobs"})
     text = json.dumps(keyed, sort_keys=True, indent=1)
     digest = hashlib.sha256(text.encode()).hexdigest()[:8]
@@ -140,6 +144,8 @@ def plan_runs(ctx: Context) -> list[PlannedRun]:
         for seed in cfg.seeds:
             folder = run_folder(ctx, arm, seed)
             synthetic = synthetic_set(ctx, arm, seed, folder / "synthetic")
+            if synthetic is not None:
+                check_parity(ctx, arm, set_parity(ctx, folder / "synthetic", synthetic))
             sources = real if synthetic is None else real + (
                 maybe_tile(synthetic.coco_path, cfg.tile, folder / f"tiles{cfg.tile}",
                            ctx.data.categories),)
@@ -151,6 +157,37 @@ def plan_runs(ctx: Context) -> list[PlannedRun]:
     plan += [PlannedRun(name, seed, real, detector) for name, detector in sorted(controls.items())
              for seed in cfg.seeds]
     return plan
+
+
+def set_parity(ctx: Context, folder: Path, synthetic: SyntheticSet) -> ParityResult:
+    """The synthetic set's label parity against the k real images (computed once, kept)."""
+    path = folder / PARITY
+    if path.is_file():
+        return ParityResult.model_validate_json(path.read_text())
+    polarity = "auto"
+    if ctx.data.spec_path is not None:
+        from conditioning.spec import load_library
+
+        polarity = load_library(ctx.data.spec_path).foreground
+    result = parity_of_files(ctx.real_coco, synthetic.coco_path, polarity)
+    write_bytes(path, result.model_dump_json(indent=1).encode())
+    return result
+
+
+def check_parity(ctx: Context, arm: str, result: ParityResult) -> None:
+    """A loud warning when an arm's labels are out of tolerance; a refusal with `strict`."""
+    if result.ok:
+        return
+    problems = "; ".join(result.problems)
+    if ctx.config.strict:
+        raise DefectforgeError(
+            f"{arm} arm: its synthetic labels are out of tolerance of the k real images "
+            f"({problems}); fix the arm or its spec (`defectforge data parity` shows the table), "
+            "or run without --strict to train anyway"
+        )
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold yellow]WARNING[/] {escape(arm)} arm: labels out of tolerance of the real ones: "
+        f"{escape(problems)}", highlight=False)
 
 
 def parent_params(ctx: Context, plan: list[PlannedRun]) -> dict:
@@ -297,11 +334,15 @@ def summarise(ctx: Context, runs: list[RunResult], parent, uri: str) -> EvalRepo
                           references.get(arm)) for arm, rs in by_arm.items()]
     best = max(arms, key=lambda a: a.metrics[PRIMARY].mean)
     best_run = max(by_arm[best.arm], key=lambda r: r.value(PRIMARY))
+    parity = {arm: ParityResult.model_validate_json(path.read_text()) for arm in ctx.config.arms
+              if (path := run_folder(ctx, arm, ctx.config.seeds[0]) / "synthetic" / PARITY)
+              .is_file()}
     return EvalReport(
         config=ctx.config, dataset=ctx.data.name, real_budget=ctx.config.real_budget,
         spec_hash=spec_hash(ctx.data.spec_path), tracking_uri=uri,
         experiment_id=parent.experiment_id, parent_run_id=parent.run_id, arms=arms, runs=runs,
         best_arm=best.arm, best_run_id=best_run.run_id, report_dir=str(ctx.out / "report"),
+        parity=parity,
     )
 
 

@@ -33,6 +33,8 @@ def parent_metrics(report: EvalReport) -> dict[str, float]:
             out[f"{a.arm}/gate_pass_rate"] = a.gate_pass_rate
         for name, interval in (a.deeppcb or {}).items():
             out[f"{a.arm}/deeppcb_{name}"] = interval.mean
+    for arm, parity in report.parity.items():
+        out[f"{arm}/parity_out_of_tolerance"] = float(len(parity.problems))
     return out
 
 

@@ -10,6 +10,7 @@ from eval.config import EvalConfig
 from eval.detector import DetectorMetrics
 from eval.stats import Interval, mean_ci, paired_delta
 from pipeline.data.atomic import write_bytes
+from pipeline.labels.parity import ParityResult, parity_markdown
 
 LEARNED_MAP50 = 0.05
 """Below this mAP50 for every arm, no detector learned anything worth comparing."""
@@ -85,6 +86,8 @@ class EvalReport(BaseModel):
     best_run_id: str | None
     registered_model: str | None = None
     report_dir: str
+    parity: dict[str, ParityResult] = {}
+    """Per synthetic arm: the label parity of its first seed's set against the k real images."""
 
     def arm(self, name: str) -> ArmSummary:
         return next(a for a in self.arms if a.arm == name)
@@ -171,6 +174,8 @@ def summary_markdown(report: EvalReport) -> str:
         )
     lines += ["", verdict(report), "", f"Best arm: **{report.best_arm}**"
               + (f" (registered as `{report.registered_model}`)." if report.registered_model else ".")]
+    for arm, parity in report.parity.items():
+        lines += ["", f"## Label parity: {arm}", "", parity_markdown(parity).rstrip()]
     if any(a.deeppcb for a in report.arms):
         lines += ["", "DeepPCB metric (IoU > 0.33, same class):", "",
                   "| arm | precision | recall | F-score | mAP@0.33 |", "|---|---|---|---|---|"]

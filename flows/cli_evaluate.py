@@ -50,6 +50,7 @@ def register(app: typer.Typer) -> None:
         jobs: Annotated[int | None, typer.Option("--jobs", help="detectors trained at once, one process each (results do not depend on it)")] = None,
         out: Annotated[Path | None, typer.Option("--out", help="output folder (default runs/eval/...)")] = None,
         experiment: Annotated[str | None, typer.Option("--experiment", help="MLflow experiment")] = None,
+        strict: Annotated[bool, typer.Option("--strict", help="refuse an arm whose synthetic labels are out of the parity tolerances (default: warn)")] = False,
         print_config: Annotated[bool, typer.Option("--print-config", help="print the resolved settings and exit")] = False,
     ) -> None:
         """Compare detector arms at the same real budget on the real test split (MLflow report)."""
@@ -64,7 +65,7 @@ def register(app: typer.Typer) -> None:
             model=model, schedule=schedule,
             imgsz=imgsz, val_imgsz=val_imgsz, batch=batch, device=device,
             tile=tile, test_limit=test_limit, out_dir=out, jobs=jobs,
-            experiment=experiment,
+            experiment=experiment, strict=strict or None,
         )
         if print_config:
             typer.echo(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))

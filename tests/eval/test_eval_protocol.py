@@ -58,7 +58,9 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
         "coco_map50", "coco_map50_95", "delta_coco_map50", "delta_coco_map50_95"}
     saved = json.loads((tmp_path / "eval" / "report" / "report.json").read_text())
     assert saved["parent_run_id"] == report.parent_run_id
-    assert "| copypaste |" in (tmp_path / "eval" / "report" / "summary.md").read_text()
+    summary = (tmp_path / "eval" / "report" / "summary.md").read_text()
+    assert "| copypaste |" in summary and "## Label parity: copypaste" in summary
+    assert set(report.parity) == {"copypaste"}
 
     from eval.bench_deeppcb import markdown, table_rows
 
@@ -88,6 +90,7 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     assert {"spec_hash", "detector", "ratio", "seeds", "generator_revision",
             "schedule"} <= set(parent.data.params)
     assert "copypaste/delta_map50_95_ci_low" in parent.data.metrics
+    assert "copypaste/parity_out_of_tolerance" in parent.data.metrics
     assert "copypaste/test_bootstrap/delta_coco_map50_95_ci_high" in parent.data.metrics
     figures = {a.path for a in client.list_artifacts(report.parent_run_id, "figures")}
     assert figures == {"figures/arms_map.png", "figures/per_class_ap.png",
@@ -120,3 +123,33 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     # ... but never mixes results of other settings into that folder
     with pytest.raises(DefectforgeError, match="settings.json: this output folder"):
         run_evaluation(config.model_copy(update={"ratio": 2.0}))
+
+
+def test_strict_refuses_labels_out_of_parity_before_training(toy_dataset, tmp_path,
+                                                             mlflow_store):
+    """A generated set boxed 12 px past its masks, against tight real boxes: --strict stops
+    before any detector trains, naming the arm and the figure."""
+    from pipeline.data.coco_reader import read_coco
+    from pipeline.data.coco_writer import write_coco
+    from pipeline.labels.style import grow_box
+
+    records = read_coco(toy_dataset / "annotations" / "train.json")[8:]
+    for record in records:
+        record.clean_path = None  # drawn on no image outside the budget (leakage guard)
+        for inst in record.instances:
+            inst.bbox_xywh = grow_box(inst.mask, (12, 12, 12, 12))
+    categories = [{"id": 1, "name": "scratch"}, {"id": 2, "name": "pit"}]
+    generated = tmp_path / "generated"
+    write_coco(generated / "annotations.json", records, categories, root=toy_dataset)
+    config = resolve_config(
+        str(toy_dataset), "quick", real_budget=8, arms=["real", "diffusion"], seeds=[0],
+        ratio=1.0, test_limit=4, epochs=1, imgsz=64, val_imgsz=96, batch=8, workers=0,
+        device="cpu", out_dir=tmp_path / "eval", experiment="toy-strict", jobs=1,
+        generated=generated, strict=True,
+    )
+    with pytest.raises(DefectforgeError, match="diffusion arm: its synthetic labels are out of "
+                       "tolerance.*margin"):
+        run_evaluation(config)
+    assert not (tmp_path / "eval" / "arms" / "real" / "seed0" / "result.json").exists()
+    assert (tmp_path / "eval" / "arms" / "diffusion" / "seed0" / "synthetic" /
+            "parity.json").is_file()
