@@ -33,6 +33,8 @@ HINTS = {
     "mask": "defect shapes differ from the real ones: check the spec's shape ranges",
     "visible": "labels cover pixels that did not change: label what changed against the clean "
     "reference (strict gate)",
+    "invisible": "labels on defects that hardly show (wrong surface or a faint draw): label what "
+    "changed against the clean reference and check the spec's polarity",
     "surface": "defects land on another surface than the real ones: check `foreground:` and "
     "`placement.surface` (`defectforge spec check --dataset NAME`)",
     "instances": "a different number of defects per image: check the spec's `count` and "
@@ -103,6 +105,7 @@ def _class_rows(name: str, real: SetStats, synthetic: SetStats, tol: Tolerances)
     rows.append(_row(name, "visible change", r.visible, s.visible,
                      f">= {tol.visible_fraction:g} x real",
                      lambda a, b: b >= tol.visible_fraction * a))
+    rows.append(_invisible(name, r.visible, s.visible, tol))
     share_r, share_s = r.foreground_share, s.foreground_share
     compared = share_r is not None and share_s is not None
     rows.append(ParityRow(
@@ -110,6 +113,19 @@ def _class_rows(name: str, real: SetStats, synthetic: SetStats, tol: Tolerances)
         synthetic=share_s, ok=abs(share_s - share_r) <= tol.surface_abs if compared else None,
         tolerance=f"±{tol.surface_abs:g}" if compared else "n/a: no clean reference"))
     return rows
+
+
+def _invisible(name: str, real: list[float], synthetic: list[float],
+               tol: Tolerances) -> ParityRow:
+    statistic = f"invisible labels (< {tol.invisible_below:.0%} changed)"
+    if not real or not synthetic:
+        return ParityRow(statistic=statistic, class_name=name, real=None, synthetic=None,
+                         tolerance="n/a: no clean reference", ok=None)
+    r = float(np.mean(np.asarray(real) < tol.invisible_below))
+    s = float(np.mean(np.asarray(synthetic) < tol.invisible_below))
+    return ParityRow(statistic=statistic, class_name=name, real=r, synthetic=s,
+                     tolerance=f"<= real + {tol.invisible_share:g}",
+                     ok=s <= r + tol.invisible_share)
 
 
 def _ratio(name: str, statistic: str, real: Sequence[float], synthetic: Sequence[float],

@@ -25,6 +25,11 @@ class Tolerances(BaseModel):
         "synthetic / real")
     visible_fraction: float = Field(
         0.8, ge=0, description="median visible change must reach this times the real one")
+    invisible_below: float = Field(
+        0.5, ge=0, le=1, description="an instance whose visible change is below this is an "
+        "invisible label (a label on a defect that hardly shows)")
+    invisible_share: float = Field(
+        0.05, ge=0, le=1, description="share of invisible labels: synthetic at most real + this")
     surface_abs: float = Field(
         0.25, ge=0, description="share of mask pixels on the foreground: |synthetic - real|")
     instances_ratio: tuple[float, float] = Field(

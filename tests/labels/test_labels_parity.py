@@ -22,9 +22,9 @@ SIZE = 64
 
 
 def labelled_set(folder: Path, seed: int, *, margin: int = 6, classes=("hole", "blob"),
-                 drawn: bool = True, images: int = 8) -> Path:
+                 hidden: int = 0, images: int = 8) -> Path:
     """COCO set of `images` boards, each with one defect per class in `classes`; boxes reach
-    `margin` px past the mask; `drawn=False` labels defects the image does not show."""
+    `margin` px past the mask; the first `hidden` images label defects they do not show."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     records = []
@@ -38,7 +38,7 @@ def labelled_set(folder: Path, seed: int, *, margin: int = 6, classes=("hole", "
             centre = (int(rng.integers(20, 44)), 18 if name == "hole" else 46)
             cv2.circle(mask, centre, int(rng.integers(3, 6)), 1, -1)
             mask = mask.astype(bool)
-            if drawn:
+            if index >= hidden:
                 image[mask] = 255 if name == "hole" else 0
             x, y, w, h = mask_bbox(mask)
             x0, y0 = max(0, x - margin), max(0, y - margin)
@@ -87,8 +87,12 @@ def test_class_mix_and_invisible_defects_are_flagged(real, tmp_path):
     assert _failed(result) == {("class mix (TV distance)", "(all)")}
     blob = [row for row in result.rows if row.class_name == "blob" and row.ok is None]
     assert blob[0].tolerance.startswith("n/a: 8 real, 0 synthetic instances")
-    result = parity_of_files(real, labelled_set(tmp_path / "faint", seed=1, drawn=False))
-    assert _failed(result) == {("visible change", "hole"), ("visible change", "blob")}
+    result = parity_of_files(real, labelled_set(tmp_path / "faint", seed=1, hidden=8))
+    assert _failed(result) == {(s, c) for c in ("hole", "blob")
+                               for s in ("visible change", "invisible labels (< 50% changed)")}
+    result = parity_of_files(real, labelled_set(tmp_path / "some", seed=1, hidden=1))
+    assert _failed(result) == {("invisible labels (< 50% changed)", c) for c in ("hole", "blob")}
+    assert "check the spec's polarity" in result.problems[0]
 
 
 def test_markdown_table(real, tmp_path):
