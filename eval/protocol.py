@@ -12,18 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from conditioning.errors import DefectforgeError
 from eval.arms import ARMS, ArmInputs
 from eval.bootstrap import bootstrap, coco_matches
 from eval.config import EvalConfig
 from eval.detector import TestSet, evaluate_detector, predict_coco, train_detector
+from eval.epoch_log import EpochRecorder, read_curves
 from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
 from eval.leakage import LeakageGuard
 from eval.report import EvalReport, RunResult, summarise_arm
 from eval.schedule import arm_schedule
 from eval.synthetic import SyntheticSet, load_set, save_set
+from eval.train_display import TRAIN_LOG, DetectorRows, output_to, quiet_worker
 from eval.trainset import export_test, export_train, maybe_tile, train_image_count
 from pipeline.data.atomic import write_bytes, write_json
 from pipeline.data.coco_reader import read_coco
@@ -78,10 +79,11 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
     # 4. every arm and seed under one MLflow parent run
     jobs = [(arm, seed) for arm in config.arms for seed in config.seeds]
     with tracking.parent_run(config.experiment, f"{data.name}-k{config.real_budget}",
-                             parent_params(ctx)) as parent:
-        with _progress(console) as progress:
-            task = progress.add_task("train detectors", total=len(jobs))
-            train_all(ctx, jobs, progress, task)
+                             parent_params(ctx), evaluation_key(ctx)) as parent:
+        rows = {f"{arm} seed {seed}": run_folder(ctx, arm, seed) for arm, seed in jobs}
+        reused = {label for label, folder in rows.items() if (folder / RESULT).is_file()}
+        with DetectorRows(console, rows, reused):
+            train_all(ctx, jobs)
         runs = [log_run(ctx, arm, seed) for arm, seed in jobs]
         # 5. summary, figures, registry, report files
         report = summarise(ctx, runs, parent.info, tracking.tracking_uri())
@@ -123,6 +125,13 @@ def parent_params(ctx: Context) -> dict:
     }
 
 
+def evaluation_key(ctx: Context) -> str:
+    """Same output folder (same settings), arms and seeds: the same evaluation, whose MLflow
+    runs a rerun updates."""
+    text = json.dumps([str(ctx.out), ctx.config.arms, ctx.config.seeds])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def spec_hash(path: Path | None) -> str | None:
     if path is None:
         return None
@@ -135,31 +144,26 @@ def run_folder(ctx: Context, arm: str, seed: int) -> Path:
     return ctx.out / "arms" / arm / f"seed{seed}"
 
 
-def train_all(ctx: Context, jobs: list[tuple[str, int]], progress: Progress, task) -> None:
+def train_all(ctx: Context, jobs: list[tuple[str, int]]) -> None:
     """Make the synthetic set, train and score every (arm, seed) without a result.json;
-    `jobs` of them at once, each in a spawned process (CUDA-safe), or one after another here."""
+    `jobs` of them at once, each in a spawned process (CUDA-safe; their output goes to log
+    files, so this process's terminal shows only the progress rows)."""
     pending = [job for job in jobs if not (run_folder(ctx, *job) / RESULT).is_file()]
-    progress.advance(task, len(jobs) - len(pending))
-    if ctx.config.jobs == 1:
-        for arm, seed in pending:
-            progress.update(task, description=f"{arm} seed {seed}")
-            train_one(ctx, arm, seed)
-            progress.advance(task)
-        return
-    progress.update(task, description=f"{len(pending)} detectors, {ctx.config.jobs} at once")
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=ctx.config.jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=ctx.config.jobs, mp_context=context,
+                             initializer=quiet_worker, initargs=(str(ctx.out / "logs"),)) as pool:
         futures = [pool.submit(train_one, ctx, arm, seed) for arm, seed in pending]
         for future in as_completed(futures):
             future.result()
-            progress.advance(task)
 
 
 def train_one(ctx: Context, arm: str, seed: int) -> None:
-    """One arm and seed: synthetic set, train, score on the real test split, result.json."""
+    """One arm and seed: synthetic set, train, score on the real test split, result.json;
+    everything it prints goes to the run's train.log."""
     folder = run_folder(ctx, arm, seed)
-    synthetic = synthetic_set(ctx, arm, seed, folder / "synthetic")
-    result, detections = train_and_score(ctx, arm, seed, folder, synthetic)
+    with output_to(folder / TRAIN_LOG):
+        synthetic = synthetic_set(ctx, arm, seed, folder / "synthetic")
+        result, detections = train_and_score(ctx, arm, seed, folder, synthetic)
     write_json(folder / DETECTIONS, detections)
     write_bytes(folder / RESULT, result.model_dump_json(indent=1).encode())
 
@@ -178,7 +182,9 @@ def log_run(ctx: Context, arm: str, seed: int) -> RunResult:
          "generator_revision": result.generator_revision},
         run_metrics(result),
         {"weights": Path(result.weights),
-         "synthetic": synthetic.coco_path if synthetic else None},
+         "synthetic": synthetic.coco_path if synthetic else None,
+         "logs": folder / TRAIN_LOG},
+        read_curves(folder),
     )
     return result
 
@@ -217,7 +223,8 @@ def train_and_score(ctx: Context, arm: str, seed: int, folder: Path,
     detector = arm_schedule(cfg.detector, cfg.schedule, train_image_count(sources[:1]),
                             train_images)
     start = time.perf_counter()
-    weights = train_detector(data_yaml, folder / "detector", detector, seed)
+    weights = train_detector(data_yaml, folder / "detector", detector, seed,
+                             EpochRecorder(folder, f"{arm} seed {seed}"))
     seconds = time.perf_counter() - start
     metrics, detections = evaluate_detector(weights, ctx.test, folder / "detector", cfg.detector,
                                             deeppcb=ctx.data.is_deeppcb)
@@ -269,9 +276,3 @@ def run_detections(ctx: Context, run: RunResult) -> list[dict]:
     if not path.is_file():
         write_json(path, predict_coco(Path(run.weights), ctx.test, ctx.config.detector))
     return json.loads(path.read_text())
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
-                    console=console)
