@@ -47,6 +47,21 @@ def parent_run(experiment: str, run_name: str, params: dict[str, Any], key: str)
         yield run
 
 
+def tagged_run(experiment: str, key: str, value: str, run_name: str) -> str:
+    """The id of the experiment's top-level run tagged `key=value`, created (finished, with
+    that name) when there is none."""
+    mlflow = _mlflow()
+    _ensure_experiment(mlflow, experiment)
+    experiment_id = mlflow.get_experiment_by_name(experiment).experiment_id
+    found = _find_run(mlflow, experiment_id, f"tags.`{key}` = '{value}'", parent_id=None)
+    if found:
+        return found
+    client = mlflow.MlflowClient()
+    run = client.create_run(experiment_id, run_name=run_name, tags={key: value})
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
 def _find_run(mlflow, experiment_id: str, query: str, parent_id: str | None) -> str | None:
     """The newest run of the experiment matching `query` (under `parent_id`, or a top-level
     one when None)."""

@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from pipeline.data.atomic import write_png
-from pipeline.paths import PROJECT_ROOT
 from pipeline.data.sample_board import make_board, render
+from pipeline.paths import PROJECT_ROOT
 
 
 @pytest.fixture
