@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,8 @@ CURVES = "curves.json"
 PROGRESS = "progress.json"
 VAL_POINTS = 20
 """Validations on the monitor images per run (besides ultralytics' own at the last epoch):
-a validation curve at bounded cost. Validation never changes the training (its data loader
-has its own generator)."""
+a validation curve at bounded cost. Random states are restored after each, so the weights are
+the same as without them (tests/eval/test_eval_epoch_log.py)."""
 
 
 def val_period(epochs: int) -> int:
@@ -56,7 +58,8 @@ class EpochRecorder:
                   **{f"train/{k}": float(v) for k, v in trainer.lr.items()}}
         final = epoch >= epochs
         if not final and epoch % val_period(epochs) == 0:
-            trainer.metrics, trainer.fitness = trainer.validate()
+            with _rng_kept():
+                trainer.metrics, trainer.fitness = trainer.validate()
         if final or epoch % val_period(epochs) == 0:
             values.update({_metric_name(k): float(v) for k, v in trainer.metrics.items()})
         for name, value in values.items():
@@ -68,6 +71,26 @@ class EpochRecorder:
         write_json(self.folder / PROGRESS, {
             "label": self.label, "epoch": epoch, "epochs": epochs, "loss": loss,
             "seconds": round(time.monotonic() - self.started, 2)})
+
+
+@contextmanager
+def _rng_kept() -> Iterator[None]:
+    """Restore every random state afterwards: a validation must not change the training."""
+    import random
+
+    import numpy as np
+    import torch
+
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)
 
 
 def _metric_name(key: str) -> str:
