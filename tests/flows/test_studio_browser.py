@@ -78,4 +78,7 @@ def test_studio_edit_check_preview_save(browser_page, local_server, sample_line,
     assert after == before.replace("min_distance: 6", "min_distance: 9")
     assert after.splitlines()[:4] == before.splitlines()[:4]  # the comment header survives
     preview.wait_for(state="visible", timeout=60_000)  # settled after the seed's own preview
+    page.wait_for_function(  # Gradio's status overlay on the preview gone (a clean screenshot)
+        "() => !document.querySelector('#preview .wrap.translucent:not(.hide)')"
+        " && !document.querySelector('#preview .wrap.default:not(.hide)')", timeout=60_000)
     page.screenshot(path=str(screenshot_dir / "studio.png"), full_page=True)
