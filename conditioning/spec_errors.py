@@ -46,7 +46,11 @@ def parse_and_validate(path: Path) -> DefectLibrary:
     """Parse YAML (with node marks), validate with pydantic plus cross-field checks."""
     if not path.is_file():
         raise DefectforgeError(f"spec file not found: {path} (give a defects.yaml path)")
-    text = path.read_text(encoding="utf-8")
+    return validate_text(path.read_text(encoding="utf-8"), path)
+
+
+def validate_text(text: str, path: str | Path) -> DefectLibrary:
+    """Validate spec text as if read from `path` (problems name that file): an editor's buffer."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from eval.coco_metrics import CocoMetrics, coco_evaluate, load_coco
 from eval.config import DetectorConfig
 from eval.deeppcb_metric import DeepPCBMetrics, deeppcb_metrics
+from eval.epoch_log import EpochRecorder
 from pipeline.offline import configure_offline_environment
 
 PREDICT_CHUNK = 16
@@ -50,13 +51,17 @@ def load_yolo(model: str | Path):
     return YOLO(str(model))
 
 
-def train_detector(data_yaml: Path, run_dir: Path, cfg: DetectorConfig, seed: int) -> Path:
-    """Train from scratch with `val=False`; returns the final weights (`last.pt`).
+def train_detector(data_yaml: Path, run_dir: Path, cfg: DetectorConfig, seed: int,
+                   recorder: EpochRecorder | None = None) -> Path:
+    """Train from scratch with `val=False`; returns the final weights (`last.pt`). `recorder`
+    writes the per-epoch curves and progress (eval.epoch_log).
 
     `save=False`: weights are written once, after the last epoch (saving every epoch cost 0.4 s
     of a 1.1 s epoch on 20 images at 128 px on a 2-core CPU).
     """
     model = load_yolo(cfg.model)
+    if recorder is not None:
+        recorder.attach(model)
     model.train(
         data=str(data_yaml),
         epochs=cfg.epochs,

@@ -20,15 +20,16 @@ def _pyplot():
 
 
 def arms_chart(arms: list[ArmSummary], path: Path) -> Path:
-    """Bars of mAP50 and mAP50-95 per arm with their 95 % intervals."""
+    """Bars of COCOeval mAP50 and mAP50-95 (the primary figure) per arm with their 95 %
+    intervals over seeds."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(1.6 * len(arms) + 3, 4))
     x = np.arange(len(arms))
-    for offset, metric in ((-0.2, "map50"), (0.2, "map50_95")):
+    for offset, metric in ((-0.2, "coco_map50"), (0.2, "coco_map50_95")):
         means = [a.metrics[metric].mean for a in arms]
         errs = [[a.metrics[metric].mean - a.metrics[metric].low for a in arms],
                 [a.metrics[metric].high - a.metrics[metric].mean for a in arms]]
-        ax.bar(x + offset, means, 0.4, yerr=errs, capsize=4, label=metric.replace("_", "-"))
+        ax.bar(x + offset, means, 0.4, yerr=errs, capsize=4, label=metric.replace("coco_", "COCOeval ").replace("_", "-"))
     ax.set_xticks(x, [a.arm for a in arms])
     ax.set_ylabel("mAP on the real test split")
     ax.set_ylim(0, 1)

@@ -13,18 +13,19 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from conditioning.errors import DefectforgeError
 from eval.arms import ARMS, ArmInputs
 from eval.bootstrap import bootstrap, coco_matches
 from eval.config import DetectorConfig, EvalConfig
 from eval.detector import TestSet, evaluate_detector, predict_coco, train_detector
+from eval.epoch_log import EpochRecorder, read_curves
 from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
 from eval.leakage import LeakageGuard
 from eval.report import PRIMARY, EvalReport, RunResult, summarise_arm
 from eval.schedule import CONTROL_PREFIX, arm_schedule, control_name, steps
 from eval.synthetic import SyntheticSet, load_set, save_set
+from eval.train_display import TRAIN_LOG, DetectorRows, output_to, quiet_worker
 from eval.trainset import export_test, export_train, maybe_tile, train_image_count
 from pipeline.data.atomic import write_bytes, write_json
 from pipeline.data.coco_reader import read_coco
@@ -98,10 +99,11 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
     plan = plan_runs(ctx)
     # 5. every planned detector under one MLflow parent run
     with tracking.parent_run(config.experiment, f"{data.name}-k{config.real_budget}",
-                             parent_params(ctx, plan)) as parent:
-        with _progress(console) as progress:
-            task = progress.add_task("train detectors", total=len(plan))
-            train_all(ctx, plan, progress, task)
+                             parent_params(ctx, plan), evaluation_key(ctx)) as parent:
+        rows = {f"{run.arm} seed {run.seed}": run_folder(ctx, run.arm, run.seed) for run in plan}
+        reused = {label for label, folder in rows.items() if (folder / RESULT).is_file()}
+        with DetectorRows(console, rows, reused):
+            train_all(ctx, plan)
         runs = [log_run(ctx, run) for run in plan]
         # 6. summary, figures, registry, report files
         report = summarise(ctx, runs, parent.info, tracking.tracking_uri())
@@ -201,6 +203,13 @@ def parent_params(ctx: Context, plan: list[PlannedRun]) -> dict:
     }
 
 
+def evaluation_key(ctx: Context) -> str:
+    """Same output folder (same settings), arms and seeds: the same evaluation, whose MLflow
+    runs a rerun updates."""
+    text = json.dumps([str(ctx.out), ctx.config.arms, ctx.config.seeds])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def spec_hash(path: Path | None) -> str | None:
     if path is None:
         return None
@@ -213,31 +222,26 @@ def run_folder(ctx: Context, arm: str, seed: int) -> Path:
     return ctx.out / "arms" / arm / f"seed{seed}"
 
 
-def train_all(ctx: Context, plan: list[PlannedRun], progress: Progress, task) -> None:
+def train_all(ctx: Context, plan: list[PlannedRun]) -> None:
     """Train and score every planned run without a result.json; `jobs` of them at once, each in
-    a spawned process (CUDA-safe), or one after another here."""
+    a spawned process (CUDA-safe; their output goes to log files, so this process's terminal
+    shows only the progress rows)."""
     pending = [run for run in plan if not (run_folder(ctx, run.arm, run.seed) / RESULT).is_file()]
-    progress.advance(task, len(plan) - len(pending))
-    if ctx.config.jobs == 1:
-        for run in pending:
-            progress.update(task, description=f"{run.arm} seed {run.seed}")
-            train_one(ctx, run)
-            progress.advance(task)
-        return
-    progress.update(task, description=f"{len(pending)} detectors, {ctx.config.jobs} at once")
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=ctx.config.jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=ctx.config.jobs, mp_context=context,
+                             initializer=quiet_worker, initargs=(str(ctx.out / "logs"),)) as pool:
         futures = [pool.submit(train_one, ctx, run) for run in pending]
         for future in as_completed(futures):
             future.result()
-            progress.advance(task)
 
 
 def train_one(ctx: Context, run: PlannedRun) -> None:
-    """One planned run: train, score on the real test split, result.json."""
+    """One planned run: train, score on the real test split, result.json; everything it
+    prints goes to the run's train.log."""
     folder = run_folder(ctx, run.arm, run.seed)
-    synthetic = None if run.real_only else load_set(folder / "synthetic" / SET_MARKER)
-    result, detections = train_and_score(ctx, run, folder, synthetic)
+    with output_to(folder / TRAIN_LOG):
+        synthetic = None if run.real_only else load_set(folder / "synthetic" / SET_MARKER)
+        result, detections = train_and_score(ctx, run, folder, synthetic)
     write_json(folder / DETECTIONS, detections)
     write_bytes(folder / RESULT, result.model_dump_json(indent=1).encode())
 
@@ -257,7 +261,9 @@ def log_run(ctx: Context, run: PlannedRun) -> RunResult:
          "steps": result.steps, "generator_revision": result.generator_revision},
         run_metrics(result),
         {"weights": Path(result.weights),
-         "synthetic": synthetic.coco_path if synthetic else None},
+         "synthetic": synthetic.coco_path if synthetic else None,
+         "logs": folder / TRAIN_LOG},
+        read_curves(folder),
     )
     return result
 
@@ -290,7 +296,8 @@ def train_and_score(ctx: Context, run: PlannedRun, folder: Path,
     data_yaml = export_train(list(run.sources), ctx.data.categories, folder)
     train_images = train_image_count(list(run.sources))
     start = time.perf_counter()
-    weights = train_detector(data_yaml, folder / "detector", run.detector, run.seed)
+    weights = train_detector(data_yaml, folder / "detector", run.detector, run.seed,
+                             EpochRecorder(folder, f"{run.arm} seed {run.seed}"))
     seconds = time.perf_counter() - start
     metrics, detections = evaluate_detector(weights, ctx.test, folder / "detector", cfg.detector,
                                             deeppcb=ctx.data.is_deeppcb)
@@ -361,9 +368,3 @@ def run_detections(ctx: Context, run: RunResult) -> list[dict]:
     if not path.is_file():
         write_json(path, predict_coco(Path(run.weights), ctx.test, ctx.config.detector))
     return json.loads(path.read_text())
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
-                    console=console)

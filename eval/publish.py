@@ -8,7 +8,9 @@ from pathlib import Path
 from eval import tracking
 from eval.figures import arms_chart, per_class_chart, sample_grid
 from eval.report import EvalReport, summary_markdown
+from eval.run_page import champion_arm, description, key_metrics, run_tags
 from pipeline.data.atomic import write_bytes
+from pipeline.data.coco_reader import read_coco
 
 
 def parent_metrics(report: EvalReport) -> dict[str, float]:
@@ -39,7 +41,8 @@ def parent_metrics(report: EvalReport) -> dict[str, float]:
 
 
 def publish_report(report: EvalReport, spec_path: Path | None) -> EvalReport:
-    """Inside the active parent run: log everything, register the best detector, save files."""
+    """Inside the active parent run: log everything, register the best detector (the `champion`
+    alias only when an arm beats real-only), write the run page, save files."""
     folder = Path(report.report_dir)
     seed = report.config.seeds[0]
     sets = {a.arm: folder.parent / "arms" / a.arm / f"seed{seed}" / "synthetic" / "annotations.json"
@@ -51,13 +54,23 @@ def publish_report(report: EvalReport, spec_path: Path | None) -> EvalReport:
     ]
     best = next(r for r in report.runs if r.run_id == report.best_run_id)
     name = report.config.register_name or f"defectforge-{report.dataset}-detector"
-    report.registered_model = tracking.register_detector(Path(best.weights), name, best.run_id)
+    report.registered_model = tracking.register_detector(
+        Path(best.weights), name, best.run_id, example_image(folder.parent / "test"),
+        champion=champion_arm(report) is not None)
     summary = write_bytes(folder / "summary.md", summary_markdown(report).encode())
     saved = report.save(folder / "report.json")
-    revisions = sorted({r.generator_revision for r in report.runs if r.generator_revision})
-    tracking.log_parent_params({"generator_revision": ",".join(revisions) or None})
-    tracking.log_parent_results(parent_metrics(report), {})
+    revisions = ",".join(sorted({r.generator_revision for r in report.runs
+                                 if r.generator_revision})) or None
+    tracking.log_parent_params({"generator_revision": revisions})
+    tracking.log_parent_results({**parent_metrics(report), **key_metrics(report)}, {})
     for group, paths in (("figures", figures), ("spec", [spec_path]), ("report", [summary, saved])):
         for path in paths:
             tracking.log_parent_results({}, {group: path})
+    shown = [f"figures/{path.name}" for path in figures if path is not None and path.is_file()]
+    tracking.set_run_page(description(report, shown), run_tags(report, revisions))
     return report
+
+
+def example_image(test_dir: Path) -> Path:
+    """The first real test image: the registered detector's input example."""
+    return read_coco(test_dir / "annotations.json")[0].image_path

@@ -26,14 +26,57 @@ def _mlflow():
     return mlflow
 
 
+KEY_TAG = "defectforge.key"
+"""Tag that identifies a run across reruns: the evaluation's key on a parent run, `arm-seedN`
+on a nested one; a rerun finds its runs by it and updates them instead of adding new ones."""
+LOGGED_TAG = "defectforge.logged"
+"""Tag on a nested run: digest of what was logged into it (equal: nothing to log again)."""
+
+
 @contextmanager
-def parent_run(experiment: str, run_name: str, params: dict[str, Any]) -> Iterator[Any]:
-    """Start (and end) the evaluation's parent run."""
+def parent_run(experiment: str, run_name: str, params: dict[str, Any], key: str) -> Iterator[Any]:
+    """Start (and end) the evaluation's parent run: the run tagged with `key` when one exists
+    (a rerun of the same evaluation), else a new one."""
     mlflow = _mlflow()
     _ensure_experiment(mlflow, experiment)
-    with mlflow.start_run(run_name=run_name) as run:
-        mlflow.log_params({k: _param(v) for k, v in params.items()})
+    experiment_id = mlflow.get_experiment_by_name(experiment).experiment_id
+    found = _find_run(mlflow, experiment_id, f"tags.`{KEY_TAG}` = '{key}'", parent_id=None)
+    with mlflow.start_run(run_id=found, run_name=run_name) as run:
+        mlflow.set_tag(KEY_TAG, key)
+        _log_new_params(mlflow, run.info.run_id, params)
         yield run
+
+
+def tagged_run(experiment: str, key: str, value: str, run_name: str) -> str:
+    """The id of the experiment's top-level run tagged `key=value`, created (finished, with
+    that name) when there is none."""
+    mlflow = _mlflow()
+    _ensure_experiment(mlflow, experiment)
+    experiment_id = mlflow.get_experiment_by_name(experiment).experiment_id
+    found = _find_run(mlflow, experiment_id, f"tags.`{key}` = '{value}'", parent_id=None)
+    if found:
+        return found
+    client = mlflow.MlflowClient()
+    run = client.create_run(experiment_id, run_name=run_name, tags={key: value})
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
+def _find_run(mlflow, experiment_id: str, query: str, parent_id: str | None) -> str | None:
+    """The newest run of the experiment matching `query` (under `parent_id`, or a top-level
+    one when None)."""
+    runs = mlflow.MlflowClient().search_runs([experiment_id], query,
+                                             order_by=["attributes.start_time DESC"])
+    for run in runs:
+        if run.data.tags.get("mlflow.parentRunId") == parent_id:
+            return run.info.run_id
+    return None
+
+
+def _log_new_params(mlflow, run_id: str, params: dict[str, Any]) -> None:
+    """Log params the run does not have yet (a rerun of the same key has the same values)."""
+    have = mlflow.MlflowClient().get_run(run_id).data.params
+    mlflow.log_params({k: _param(v) for k, v in params.items() if k not in have})
 
 
 def _ensure_experiment(mlflow, name: str) -> None:
@@ -47,22 +90,53 @@ def _ensure_experiment(mlflow, name: str) -> None:
 
 
 def log_nested_run(
-    name: str, params: dict[str, Any], metrics: dict[str, float], artifacts: dict[str, Path]
+    name: str, params: dict[str, Any], metrics: dict[str, float], artifacts: dict[str, Path | None],
+    curves: dict[str, list[list[float]]] | None = None,
 ) -> str:
-    """One nested run under the active parent; artifacts map a folder name to a file."""
+    """One nested run under the active parent (found again by `name` on a rerun); artifacts map
+    a folder name to a file; `curves` map a metric to its [step, value] points. A run that
+    already holds exactly this is left as it is."""
+    import hashlib
+    import json
+
     mlflow = _mlflow()
-    with mlflow.start_run(run_name=name, nested=True) as run:
-        mlflow.log_params({k: _param(v) for k, v in params.items()})
+    parent = mlflow.active_run().info
+    digest = hashlib.sha256(json.dumps([params, metrics, curves], sort_keys=True,
+                                       default=str).encode()).hexdigest()[:16]
+    found = _find_run(mlflow, parent.experiment_id, f"tags.`{KEY_TAG}` = '{name}'",
+                      parent_id=parent.run_id)
+    if found and mlflow.MlflowClient().get_run(found).data.tags.get(LOGGED_TAG) == digest:
+        return found
+    with mlflow.start_run(run_id=found, run_name=name, nested=True) as run:
+        mlflow.set_tag(KEY_TAG, name)
+        _log_new_params(mlflow, run.info.run_id, params)
         mlflow.log_metrics(metrics)
+        log_curves(run.info.run_id, curves or {})
         for folder, path in artifacts.items():
             if path is not None and Path(path).is_file():
                 mlflow.log_artifact(str(path), artifact_path=folder)
+        mlflow.set_tag(LOGGED_TAG, digest)
         return run.info.run_id
+
+
+def log_curves(run_id: str, curves: dict[str, list[list[float]]]) -> None:
+    """Per-epoch values as metrics with steps (drawn as curves on the run's Model metrics tab)."""
+    import time
+
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    points = [Metric(name, value, now, int(step))
+              for name, series in curves.items() for step, value in series]
+    client = _mlflow().MlflowClient()
+    for start in range(0, len(points), 1000):  # MLflow's batch limit
+        client.log_batch(run_id, metrics=points[start : start + 1000])
 
 
 def log_parent_params(params: dict[str, Any]) -> None:
     """Parameters only known after the runs (e.g. the generator revision)."""
-    _mlflow().log_params({k: _param(v) for k, v in params.items()})
+    mlflow = _mlflow()
+    _log_new_params(mlflow, mlflow.active_run().info.run_id, params)
 
 
 def log_parent_results(metrics: dict[str, float], artifacts: dict[str, Path | None]) -> None:
@@ -74,20 +148,54 @@ def log_parent_results(metrics: dict[str, float], artifacts: dict[str, Path | No
             mlflow.log_artifact(str(path), artifact_path=folder)
 
 
-def register_detector(weights: Path, name: str, source_run_id: str | None) -> str:
-    """Log the weights as a pyfunc model in the active run and register it; returns `name/version`."""
+def set_run_page(description: str, tags: dict[str, str]) -> None:
+    """The active run's description (markdown, shown on its page) and tags."""
     mlflow = _mlflow()
-    from eval.yolo_pyfunc import YoloDetector
+    mlflow.set_tags({**tags, "mlflow.note.content": description})
+
+
+CHAMPION = "champion"
+"""Registry alias of the detector to use: moved only when a synthetic arm beats real-only."""
+
+
+def register_detector(weights: Path, name: str, source_run_id: str | None, example_image: Path,
+                      champion: bool) -> str:
+    """Log the weights as a pyfunc model (signature, input example) in the active run and
+    register it, unless this run already registered this source run's weights (a rerun);
+    point the `champion` alias at it when `champion`. Returns `name/version`."""
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient()
+    parent = mlflow.active_run().info.run_id
+    versions = [v for v in client.search_model_versions(f"name = '{name}' and run_id = '{parent}'")
+                if v.tags.get("source_run_id") == (source_run_id or "")]
+    if versions:
+        version = versions[0].version
+    else:
+        version = _log_detector(mlflow, weights, name, source_run_id, example_image)
+    if champion:
+        client.set_registered_model_alias(name, CHAMPION, version)
+    return f"{name}/{version}"
+
+
+def _log_detector(mlflow, weights: Path, name: str, source_run_id: str | None,
+                  example_image: Path) -> str:
+    import pandas as pd
+
+    from eval.yolo_pyfunc import YoloDetector, signature
 
     info = mlflow.pyfunc.log_model(
         name="best-detector",
         python_model=YoloDetector(),
         artifacts={"weights": str(weights)},
         pip_requirements=["ultralytics", "pandas"],
+        signature=signature(),
+        input_example=pd.DataFrame({"image_path": [str(example_image)]}),
         registered_model_name=name,
         tags={"source_run_id": source_run_id or ""},
     )
-    return f"{name}/{info.registered_model_version}"
+    version = str(info.registered_model_version)
+    mlflow.MlflowClient().set_model_version_tag(name, version, "source_run_id", source_run_id or "")
+    return version
 
 
 def ui_command() -> str:

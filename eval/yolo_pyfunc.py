@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 import mlflow.pyfunc
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+
+OUTPUT_COLUMNS = {"image_path": "string", "class_name": "string", "x": "double", "y": "double",
+                  "w": "double", "h": "double", "score": "double"}
+"""One row per detection: its image, class, box (x, y, width, height in pixels) and score."""
+
+
+def signature() -> ModelSignature:
+    """Input: a DataFrame with an `image_path` column; output: OUTPUT_COLUMNS."""
+    return ModelSignature(inputs=Schema([ColSpec("string", "image_path")]),
+                          outputs=Schema([ColSpec(t, n) for n, t in OUTPUT_COLUMNS.items()]))
 
 
 class YoloDetector(mlflow.pyfunc.PythonModel):
@@ -25,4 +37,4 @@ class YoloDetector(mlflow.pyfunc.PythonModel):
             ):
                 rows.append({"image_path": str(path), "class_name": self.model.names[int(cls)],
                              "x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1, "score": score})
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS))

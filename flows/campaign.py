@@ -1,5 +1,6 @@
 """The campaign flow: data -> real budget -> generator -> batched generation + gate -> COCO/YOLO
--> detector arms -> MLflow report. Each step is one thin task (flows/tasks.py)."""
+-> detector arms -> MLflow report -> a point on the campaign's MLflow trend. Each step is one
+thin task (flows/tasks.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from prefect import flow, get_run_logger, unmapped
 from prefect.futures import as_completed
 
+from eval.trend import key_points
 from flows import tasks
 from flows.cache_keys import content_hash
 from flows.campaign_config import CampaignConfig, load_campaign_config
@@ -161,7 +163,16 @@ def campaign(
         cfg, data, spec_hash, model, budget_path, render, evaluation_settings
     )
 
-    summary = campaign_summary(cfg, results)
+    # 5. the trend: this campaign's key metrics as one point on the campaign's MLflow trend run
+    generation = results["generation"]
+    realism = tasks.measure_realism(data["test_coco"], generation["coco"], generation["coco_sha256"])
+    points = key_points(results["evaluation"] or None, generation["image_pass_rate"],
+                        realism["accuracy"])
+    step = tasks.log_trend(evaluation_settings["experiment"], cfg.campaign_name, points,
+                           (results["evaluation"] or {}).get("parent_run_id"))
+
+    summary = {**campaign_summary(cfg, results), "realism": realism, "key_metrics": points,
+               "trend_step": step}
     write_json(cfg.out_dir / "summary.json", summary)
     logger.info("campaign %s done: %s", cfg.campaign_name, cfg.out_dir / "summary.json")
     return summary

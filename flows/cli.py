@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from conditioning.errors import DefectforgeError
-from flows import cli_campaign, cli_data, cli_evaluate, cli_generate, cli_spec
+from flows import cli_campaign, cli_data, cli_evaluate, cli_generate, cli_spec, cli_studio
 from pipeline.offline import configure_offline_environment
 
 app = typer.Typer(
@@ -46,7 +46,7 @@ def info() -> None:
     console.print(f"prefect    {os.environ.get('PREFECT_API_URL', 'ephemeral (PREFECT_HOME=' + os.environ.get('PREFECT_HOME', '') + ')')}")
 
 
-for area in (cli_spec, cli_data, cli_generate, cli_evaluate, cli_campaign):
+for area in (cli_spec, cli_data, cli_generate, cli_evaluate, cli_campaign, cli_studio):
     area.register(app)
 
 

@@ -194,3 +194,29 @@ def evaluate_arms(eval_config: dict[str, Any], coco_sha256: str) -> dict[str, An
     report = run_evaluation(EvalConfig.model_validate(eval_config))
     get_run_logger().info("evaluation report: %s (best arm %s)", report.report_dir, report.best_arm)
     return report.model_dump(mode="json")
+
+
+@task(name="measure-realism", cache_key_fn=key_on("real_coco", "coco_sha256"), persist_result=True)
+def measure_realism(real_coco: str, generated_coco: str, coco_sha256: str) -> dict[str, Any]:
+    """The realism classifier on tight crops (0.5 = indistinguishable from real); a set too
+    small to test gives the reason instead of a number."""
+    from conditioning.errors import DefectforgeError
+    from eval.realism import realism_report
+
+    try:
+        test = realism_report(real_coco, generated_coco, repeats=1)["classifier_two_sample"]
+    except DefectforgeError as error:
+        get_run_logger().info("realism skipped: %s", error)
+        return {"accuracy": None, "skipped": str(error)}
+    return {"accuracy": test["accuracy"], "ci_low": test["ci_low"], "ci_high": test["ci_high"]}
+
+
+@task(name="log-trend")
+def log_trend(experiment: str, campaign: str, points: dict[str, float],
+              evaluation_run: str | None) -> int:
+    """One point per key metric on the campaign's MLflow trend run; returns the step."""
+    from eval.trend import log_point
+
+    step = log_point(experiment, campaign, points, evaluation_run)
+    get_run_logger().info("trend point %d of %s: %s", step, campaign, points)
+    return step

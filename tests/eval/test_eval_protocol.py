@@ -110,16 +110,49 @@ def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     assert (tmp_path / "mlartifacts").is_dir()
     assert not list(tmp_path.glob("*.pt")) and not (tmp_path / "runs").exists()  # no downloads
 
-    # a rerun reuses every trained detector (idempotent) and opens a new parent run; saved
-    # detections that went missing are predicted again from the weights
+    # the run page: the summary as the description, figures inline, tags to filter by
+    note = parent.data.tags["mlflow.note.content"]
+    assert note.startswith("**Verdict:** ") and "| copypaste |" in note
+    assert f"get-artifact?path=figures%2Farms_map.png&run_uuid={report.parent_run_id}" in note
+    assert {parent.data.tags[t] for t in ("dataset", "k", "profile")} == {"toy", "8", "quick"}
+    assert parent.data.tags["spec_hash"] == parent.data.params["spec_hash"]
+    assert "key/delta_map50_95" in parent.data.metrics
+    # per-epoch curves in every nested run: training losses each epoch, monitor-image
+    # validation every val_period epochs and at the last
+    from eval.epoch_log import val_period
+
+    for child in children:
+        epochs = int(child.data.params["epochs"])
+        history = client.get_metric_history(child.info.run_id, "train/box_loss")
+        assert [m.step for m in history] == list(range(1, epochs + 1))
+        validated = sorted({e for e in range(1, epochs + 1) if e % val_period(epochs) == 0} | {epochs})
+        assert [m.step for m in client.get_metric_history(child.info.run_id, "val/mAP50-95")] == validated
+        assert client.list_artifacts(child.info.run_id, "logs")  # ultralytics' output, not the terminal
+    # the registered detector: signature, input example; champion only when an arm beats real
+    model_info = mlflow.models.get_model_info(f"models:/{name}/{version}")
+    assert model_info.signature.inputs.input_names() == ["image_path"]
+    assert "score" in model_info.signature.outputs.input_names()
+    assert model_info.saved_input_example_info is not None
+    from eval.run_page import champion_arm
+
+    aliases = client.get_registered_model(name).aliases
+    assert ("champion" in aliases) == (champion_arm(report) is not None)
+
+    # a rerun reuses every trained detector (idempotent) and updates the same MLflow runs;
+    # saved detections that went missing are predicted again from the weights
     saved = tmp_path / "eval" / "arms" / "real" / "seed0" / "detections.json"
     before = saved.read_bytes()
     saved.unlink()
     again = run_evaluation(config)
     assert saved.read_bytes() == before
     assert again.arm("copypaste").over_test == report.arm("copypaste").over_test
-    assert again.parent_run_id != report.parent_run_id
+    assert again.parent_run_id == report.parent_run_id
+    assert {r.run_id for r in again.runs} == {r.run_id for r in report.runs}
+    assert len(client.search_runs([experiment.experiment_id])) == 7
+    assert again.registered_model == report.registered_model
     assert [r.metrics for r in again.runs] == [r.metrics for r in report.runs]
+    history = client.get_metric_history(children[0].info.run_id, "train/box_loss")
+    assert len(history) == int(children[0].data.params["epochs"])  # not logged twice
     # ... but never mixes results of other settings into that folder
     with pytest.raises(DefectforgeError, match="settings.json: this output folder"):
         run_evaluation(config.model_copy(update={"ratio": 2.0}))

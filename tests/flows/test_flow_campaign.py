@@ -75,3 +75,18 @@ def test_flow_campaign_end_to_end_on_sample(prefect_api, toy, check_coco):
     assert Path(again["yolo"]).is_file()
     assert again["coco"] == summary["coco"]
     assert again["evaluation"]["parent_run_id"] == evaluation["parent_run_id"]
+
+    # each campaign run adds one point per key metric to the campaign's trend run
+    from mlflow import MlflowClient
+
+    from eval.tracking import tracking_uri
+    from eval.trend import COUNTER, TREND_TAG
+
+    assert {"key/delta_map50_95", "key/gate_pass_rate"} <= set(summary["key_metrics"])
+    assert again["trend_step"] == summary["trend_step"] + 1
+    client = MlflowClient(tracking_uri())
+    experiment = client.get_experiment_by_name(f"defectforge-{cfg.campaign_name}")
+    [trend] = client.search_runs([experiment.experiment_id], f"tags.`{TREND_TAG}` = 'e2e'")
+    history = client.get_metric_history(trend.info.run_id, "key/delta_map50_95")
+    assert [m.step for m in history][-2:] == [summary["trend_step"], again["trend_step"]]
+    assert [m.value for m in client.get_metric_history(trend.info.run_id, COUNTER)][-1] == again["trend_step"]
