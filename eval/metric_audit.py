@@ -224,7 +224,8 @@ def run_audit(run_dirs: list[Path], out_dir: Path | None = None) -> tuple[list[R
     audits = [audit_run(r, out_dir / f"run{n}") for n, r in enumerate(runs)]
     write_json(out_dir / "audit.json", [a.model_dump() for a in audits])
     header = "\n".join(f"- {'AB'[n]}: {a.run}" for n, a in enumerate(audits))
-    write_bytes(out_dir / "audit.md", f"{header}\n\n{table(audits)}\n".encode())
+    each = "".join(f"\n\n{a.run}:\n\n{table([a])}" for a in audits) if len(audits) == 2 else ""
+    write_bytes(out_dir / "audit.md", f"{header}\n\n{table(audits)}{each}\n".encode())
     return audits, out_dir
 
 
