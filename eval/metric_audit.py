@@ -113,47 +113,43 @@ def private_test(test: TestSet, out_dir: Path) -> TestSet:
 
 
 def audit_run(run: RunFolder, out_dir: Path) -> RunAudit:
-    """Score one detector under every variant (two validator passes, COCOeval for the rest)."""
+    """Score one detector under every variant (one validator pass, COCOeval for the rest)."""
     # 1. the detections the protocol scored (predicted again if they were not saved)
     detections = (json.loads(run.detections.read_text()) if run.detections.is_file()
                   else predict_coco(run.weights, run.test, run.detector))
-    # 2. ultralytics' validator with its single-label and its stock multi-label NMS
-    test = private_test(run.test, out_dir)
-    single = run_validator(run.weights, test, run.detector, out_dir, multi_label=False)
-    multi = run_validator(run.weights, test, run.detector, out_dir, multi_label=True)
+    # 2. ultralytics' validator: its stock multi-label NMS and single-label NMS, one forward pass
+    val = run_validator(run.weights, private_test(run.test, out_dir), run.detector, out_dir)
     # 3. the two ground truths
     gt = load_coco(run.test.coco_path)
-    write_json(out_dir / "validator_gt.json", multi.ground_truth)
+    write_json(out_dir / "validator_gt.json", val.ground_truth)
     yolo_gt = load_coco(out_dir / "validator_gt.json")
     # 4. every variant
     scores = {
         PRIMARY: coco_ap(coco_matching(gt, detections)),
         "max_dets_300": coco_ap(coco_matching(gt, detections, 300)),
-        "val_input": coco_ap(coco_matching(gt, single.detections)),
-        "val_multi_label": coco_ap(coco_matching(gt, multi.detections)),
+        "val_input": coco_ap(coco_matching(gt, val.single_label)),
+        "val_multi_label": coco_ap(coco_matching(gt, val.detections)),
         "yolo_gt": coco_ap(coco_matching(yolo_gt, detections)),
         "ul_matching": coco_ap(ultralytics_matching(gt, keep_top(detections, COCO_MAX_DETS))),
         "ul_interpolation": ultralytics_ap(coco_matching(gt, detections)),
-        "all_ultralytics": ultralytics_ap(ultralytics_matching(yolo_gt, multi.detections)),
-        "ultralytics_val": (multi.map50, multi.map50_95),
+        "all_ultralytics": ultralytics_ap(ultralytics_matching(yolo_gt, val.detections)),
+        "ultralytics_val": (val.map50, val.map50_95),
     }
-    return RunAudit(run=run.name, scores=scores,
-                    facts=facts(run, detections, single, multi, gt, yolo_gt))
+    return RunAudit(run=run.name, scores=scores, facts=facts(run, detections, val, gt, yolo_gt))
 
 
-def facts(run: RunFolder, detections: list[dict], single: ValidatorRun, multi: ValidatorRun,
-          gt, yolo_gt) -> dict[str, Any]:
+def facts(run: RunFolder, detections: list[dict], val: ValidatorRun, gt, yolo_gt) -> dict[str, Any]:
     """Settings and counts each variant depends on, measured rather than assumed."""
     anns = gt.loadAnns(gt.getAnnIds())
     saved = json.loads(run.result.read_text())["metrics"] if run.result.is_file() else None
     return {
         "predict": {**predict_settings(run), "detections": len(detections),
                     "cut_by_100_per_class": len(detections) - len(keep_top(detections, 100))},
-        "validator_single_label": {**single.settings, "detections": len(single.detections)},
-        "validator": {**multi.settings, "detections": len(multi.detections),
-                      "map50_95_from_its_own_matches": ultralytics_ap(multi.matched)[1],
-                      "cut_by_100_per_class": len(multi.detections)
-                      - len(keep_top(multi.detections, 100))},
+        "validator": {**val.settings, "detections": len(val.detections),
+                      "single_label_detections": len(val.single_label),
+                      "map50_95_from_its_own_matches": ultralytics_ap(val.matched)[1],
+                      "cut_by_100_per_class": len(val.detections)
+                      - len(keep_top(val.detections, 100))},
         "ground_truth": {"coco_boxes": len(anns),
                          "coco_crowd": sum(bool(a.get("iscrowd")) for a in anns),
                          "yolo_boxes": len(yolo_gt.getAnnIds()),

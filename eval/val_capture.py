@@ -2,8 +2,9 @@
 read from the YOLO labels (both in original image pixels), its matches and its settings.
 
 The validator is ultralytics' `DetectionValidator` with the same arguments as
-`eval.detector.ultralytics_scores`; the only optional change is single-label NMS (its stock
-postprocess uses `multi_label=True`, `model.predict` uses False).
+`eval.detector.ultralytics_scores`. Its stock postprocess runs NMS with `multi_label=True`
+(`model.predict` uses False); each batch's raw output also goes through single-label NMS, so
+both detection sets come from one forward pass.
 """
 
 from __future__ import annotations
@@ -30,14 +31,14 @@ class ValidatorRun:
 
     map50: float  # as the validator reported it
     map50_95: float
-    detections: list[dict]  # COCO detections (xywh, original pixels)
+    detections: list[dict]  # COCO detections (xywh, original pixels), multi-label NMS
+    single_label: list[dict]  # the same forward pass through single-label NMS
     ground_truth: dict  # COCO dataset of the boxes it read from the YOLO labels
     matched: Matched  # its own matches (the `tp` arrays it feeds to ap_per_class)
     settings: dict  # conf, iou, max_det, multi_label, rect, input shape actually used
 
 
-def run_validator(weights: Path, test: TestSet, cfg: DetectorConfig, out_dir: Path,
-                  *, multi_label: bool = True) -> ValidatorRun:
+def run_validator(weights: Path, test: TestSet, cfg: DetectorConfig, out_dir: Path) -> ValidatorRun:
     """`model.val` on `test` (output under `out_dir`), recording every image it scores."""
     gt = load_coco(test.coco_path)
     image_index = _image_index(gt, test.coco_path)
@@ -45,11 +46,11 @@ def run_validator(weights: Path, test: TestSet, cfg: DetectorConfig, out_dir: Pa
     settings: dict = {}
     model = load_yolo(weights)
     box = model.val(
-        validator=_recording_validator(multi_label, records, settings),
+        validator=_recording_validator(records, settings),
         data=str(test.data_yaml), split="val", imgsz=cfg.val_imgsz, batch=cfg.batch,
         workers=cfg.workers, device=cfg.device or None, conf=cfg.conf, plots=False,
         save_json=False, project=str(out_dir.resolve()),
-        name="val-multi" if multi_label else "val-single", exist_ok=True, verbose=False,
+        name="val", exist_ok=True, verbose=False,
     ).box
     cats = gt.loadCats(sorted(gt.getCatIds()))
     cat_index = {c["name"]: k for k, c in enumerate(cats)}
@@ -62,6 +63,7 @@ def run_validator(weights: Path, test: TestSet, cfg: DetectorConfig, out_dir: Pa
     return ValidatorRun(
         map50=float(box.map50), map50_95=float(box.map),
         detections=_detections(records, gt, cats, class_to_cat),
+        single_label=_detections(records, gt, cats, class_to_cat, "single"),
         ground_truth=_ground_truth(records, gt, cats, class_to_cat),
         matched=_matched(records, class_to_cat, len(image_index)), settings=settings,
     )
@@ -77,26 +79,25 @@ def _image_index(gt, coco_path: Path) -> dict[str, int]:
     return index
 
 
-def _recording_validator(multi_label: bool, records: list[dict], settings: dict):
+def _recording_validator(records: list[dict], settings: dict):
     """A DetectionValidator subclass that appends each scored image to `records`."""
     from ultralytics.models.yolo.detect import DetectionValidator
     from ultralytics.utils import nms, ops
 
     class RecordingValidator(DetectionValidator):
         def postprocess(self, preds):
-            if multi_label:
-                return super().postprocess(preds)
             stock = nms.non_max_suppression
             nms.non_max_suppression = lambda *a, **k: stock(*a, **{**k, "multi_label": False})
             try:
-                return super().postprocess(preds)
+                self.single_label = super().postprocess(preds)
             finally:
                 nms.non_max_suppression = stock
+            return super().postprocess(preds)
 
         def update_metrics(self, preds, batch):
             settings.setdefault("input_shape", list(batch["img"].shape[2:]))
             settings.update(conf=self.args.conf, iou=self.args.iou, max_det=self.args.max_det,
-                            multi_label=multi_label, rect=bool(self.dataloader.dataset.rect))
+                            multi_label=True, rect=bool(self.dataloader.dataset.rect))
             for si, pred in enumerate(preds):
                 pbatch = self._prepare_batch(si, batch)
                 truth = pbatch["bboxes"]
@@ -111,10 +112,17 @@ def _recording_validator(multi_label: bool, records: list[dict], settings: dict)
                     "conf": pred["conf"].cpu().numpy(),
                     "cls": pred["cls"].cpu().numpy().astype(int),
                     "tp": self._process_batch(pred, pbatch)["tp"],
+                    **_single(self.scale_preds(self.single_label[si], pbatch)),
                 })
             super().update_metrics(preds, batch)
 
     return RecordingValidator
+
+
+def _single(pred) -> dict:
+    return {"single_boxes": pred["bboxes"].cpu().numpy().reshape(-1, 4),
+            "single_conf": pred["conf"].cpu().numpy(),
+            "single_cls": pred["cls"].cpu().numpy().astype(int)}
 
 
 def _xywh(box: np.ndarray) -> list[float]:
@@ -122,11 +130,14 @@ def _xywh(box: np.ndarray) -> list[float]:
     return [x1, y1, x2 - x1, y2 - y1]
 
 
-def _detections(records, gt, cats, class_to_cat) -> list[dict]:
+def _detections(records, gt, cats, class_to_cat, nms: str = "") -> list[dict]:
+    """`nms`: "" for the multi-label detections the validator scores, "single" for the others."""
     image_ids = sorted(gt.getImgIds())
+    key = f"{nms}_" if nms else ""
     return [{"image_id": image_ids[r["image"]], "category_id": cats[class_to_cat[int(c)]]["id"],
              "bbox": _xywh(b), "score": float(s)}
-            for r in records for b, s, c in zip(r["boxes"], r["conf"], r["cls"], strict=True)]
+            for r in records
+            for b, s, c in zip(r[f"{key}boxes"], r[f"{key}conf"], r[f"{key}cls"], strict=True)]
 
 
 def _ground_truth(records, gt, cats, class_to_cat) -> dict:
