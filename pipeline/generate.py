@@ -93,7 +93,7 @@ def generate_range(
     from conditioning.spec import check_classes, load_library
     from pipeline.data.prepared import PreparedDataset
     from pipeline.models import load_backend, model_revision
-    from pipeline.training_data import budget_records
+    from pipeline.training_data import background_pool
 
     cfg = config if isinstance(config, RenderConfig) else RenderConfig(**(config or {}))
     out, model_dir = Path(out_dir), Path(model_dir)
@@ -115,9 +115,14 @@ def generate_range(
     padding, palette = _card_conventions(model_dir)
     if palette and cfg.palette is None:
         cfg = cfg.model_copy(update={"palette": palette})
-    backgrounds = [r.clean_path for r in budget_records(prepared, budget_path) if r.clean_path]
+    if prepared.manifest.get("greyscale") and cfg.greyscale is None:
+        cfg = cfg.model_copy(update={"greyscale": True})
+    backgrounds = background_pool(prepared, budget_path)
     if not backgrounds:
-        raise DefectforgeError(f"dataset {dataset!r}: no clean reference images to draw defects on")
+        raise DefectforgeError(
+            f"dataset {dataset!r}: no clean reference or defect-free train image to draw defects on; "
+            "set `clean_reference: inpaint` in its dataset.yaml and prepare it again (--force)"
+        )
     # 2. the samples still to do, in batches
     failed = 0
     bar = tqdm(total=len(todo), desc="generate", disable=not progress)
@@ -126,7 +131,7 @@ def generate_range(
         jobs, metas = _bundles(library, backgrounds, ids, chunk, seed)
         failed += len(chunk) - len(jobs)
         for job, meta, result in zip(jobs, metas, render(backend, jobs, cfg), strict=True):
-            _write_sample(out, job, meta, result, (backend.name, revision), padding, cfg.gate.change_threshold)
+            _write_sample(out, job, meta, result, (backend.name, revision), padding, cfg)
         bar.update(len(chunk))
     bar.close()
     return RangeResult(list(ids.values()), revision, len(todo), failed, time.time() - started)
@@ -204,7 +209,7 @@ def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[
 
 
 def _write_sample(out: Path, job: Job, meta: dict, result: Rendered, model: tuple[str, str],
-                  padding: list[float], threshold: float) -> None:
+                  padding: list[float], cfg: RenderConfig) -> None:
     """The PNG, then the record JSON (its presence marks the sample finished)."""
     from pipeline.data.atomic import write_json, write_png
     from pipeline.data.records import encode_mask
@@ -212,12 +217,12 @@ def _write_sample(out: Path, job: Job, meta: dict, result: Rendered, model: tupl
 
     backend_name, revision = model
     image_file = out / "images" / f"{meta['id']}.png"
-    write_png(image_file, result.image)
+    write_png(image_file, result.image[..., 0] if cfg.greyscale else result.image)
     instances = [
         {"class_name": c, "kind": kind, "severity": s, "rle": encode_mask(m), "attempts": a, "gate": v.to_json()}
         for (c, m, s), kind, v, a in zip(job.instances, meta["kinds"], result.verdicts, result.attempts, strict=True)
     ]
-    changed = change_map(result.image, job.background) > threshold
+    changed = change_map(result.image, job.background) > cfg.gate.change_threshold
     for instance in instances:
         x, y, w, h = (int(round(v)) for v in _bbox(instance["rle"], padding))
         instance["gate"]["coco_box_changed"] = round(float(changed[y : y + h, x : x + w].mean()), 4)

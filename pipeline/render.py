@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +26,9 @@ class RenderConfig(BaseModel):
     batch_size: int = Field(16, ge=1, description="crops per model call")
     palette: list[list[int]] | None = Field(
         None, description="snap drawn pixels to these RGB colours (binarised product lines; from the model card)"
+    )
+    greyscale: bool | None = Field(
+        None, description="draw grey pixels only (greyscale lines; None: from the prepared dataset)"
     )
     gate: GateConfig = Field(default_factory=GateConfig)
 
@@ -91,6 +95,12 @@ def snap(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return palette[distance.argmin(1)]
 
 
+def grey(pixels: np.ndarray) -> np.ndarray:
+    """N x 3 RGB pixels as N x 3 equal-channel grey (ITU-R 601 luma, as OpenCV computes it)."""
+    luma = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2GRAY).reshape(-1, 1)
+    return np.repeat(luma, 3, axis=1)
+
+
 def _crop(backend: GeneratorBackend, job: Job, index: int, region: np.ndarray, window: Window) -> dict:
     class_name, mask, severity = job.instances[index]
     if class_name not in backend.classes:
@@ -118,8 +128,10 @@ def _compose(job: Job, regions, windows, drawn, j: int, cfg: RenderConfig) -> Re
     image = job.background.copy()
     for i, (region, window) in enumerate(zip(regions, windows, strict=True)):
         paste(image, drawn[(j, i)], window, region)
+    inside = np.logical_or.reduce(regions)
     if cfg.palette:
-        inside = np.logical_or.reduce(regions)
         image[inside] = snap(image[inside], np.array(cfg.palette, np.uint8))
+    if cfg.greyscale:
+        image[inside] = grey(image[inside])
     verdicts = check_sample(image, job.background, [m for _, m, _ in job.instances], regions, cfg.gate)
     return Rendered(image, regions, verdicts)

@@ -20,6 +20,8 @@ class TrainingData:
     cleans: list[np.ndarray]
     classes: list[str]
     manifest: dict = field(default_factory=dict)
+    avoid: list[np.ndarray | None] = field(default_factory=list)
+    """Per clean image, the pixels stage 1 should not learn from (inpainted defects), or None."""
 
 
 def load_training_data(dataset: str, budget_path: str | Path | None) -> TrainingData:
@@ -32,7 +34,8 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
     if budget_path is not None:
         records, budget = _apply_budget(prepared, records, Path(budget_path))
     classes = prepared.info.class_names
-    examples, cleans, paddings = [], [], []
+    inpainted = prepared.manifest.get("clean_reference") == "inpaint"
+    examples, cleans, paddings, avoid = [], [], [], []
     for record in records:
         clean = record.load_clean()
         if clean is None:
@@ -44,6 +47,8 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
         paddings += [_padding(i.bbox_xywh, i.mask) for i in record.instances]
         examples.append(Example(record.load_image(), clean, instances))
         cleans.append(clean)
+        avoid.append(_inpainted(prepared, record) if inpainted and record.instances else None)
+    _require_defects(prepared, examples, budget)
     manifest_file = prepared.root / "manifest.json"
     return TrainingData(examples, cleans, classes, {
         "dataset": prepared.name,
@@ -53,7 +58,44 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
         "instances": sum(len(e.instances) for e in examples),
         "box_padding_px": [float(v) for v in np.median(paddings, axis=0)] if paddings else [0.0] * 4,
         "palette": palette(examples),
-    })
+    }, avoid)
+
+
+def _inpainted(prepared, record) -> np.ndarray:
+    """The region `clean_reference: inpaint` filled in (the masks or boxes, dilated)."""
+    from pipeline.data.clean_reference import defect_region
+
+    return defect_region((record.height, record.width), record.instances, prepared.info.inpaint.dilate_px)
+
+
+def _require_defects(prepared, examples: list[Example], budget: dict) -> None:
+    """A located error when the images the generator learns from hold no defect."""
+    if any(mask.any() for example in examples for _, mask in example.instances):
+        return
+    chosen = f"the budget {budget['path']}" if budget.get("path") else "the train split"
+    hint = (
+        "MVTec keeps every defect image in test: set `layout.train_share: 0.3` (say) to move a "
+        "seeded share of each defect folder into train, then `defectforge data prepare --force`"
+        if prepared.info.format == "mvtec"
+        else "give the train split defect images (for folder / voc / yolo lines lower "
+        "`layout.test_share`), then `defectforge data prepare --force`"
+    )
+    raise DefectforgeError(
+        f"{prepared.coco_path('train')}: {chosen} ({len(examples)} images) holds no defect "
+        f"instance with a non-empty mask, so the generator has no defect to learn from; {hint} "
+        f"(datasets/{prepared.name}/dataset.yaml)."
+    )
+
+
+def background_pool(prepared, budget_path: str | Path | None) -> list[Path]:
+    """Backgrounds to draw defects on: the budget's clean references, then every defect-free
+    train image the budget did not take (its own pool: it does not use up k)."""
+    chosen = budget_records(prepared, budget_path)
+    pool = [r.clean_path for r in chosen if r.clean_path is not None]
+    taken = {r.image_id for r in chosen}
+    pool += [r.clean_path or r.image_path for r in prepared.records("train")
+             if not r.instances and r.image_id not in taken]
+    return pool
 
 
 PALETTE_MAX = 8
