@@ -18,7 +18,7 @@ console = Console(soft_wrap=True)
 
 @data_app.command("list")
 def list_command() -> None:
-    """List the datasets under datasets/ and whether they are prepared."""
+    """List the product lines along the datasets search path and whether they are prepared."""
     from pipeline.data.prepared import prepared_root
     from pipeline.data.registry import list_datasets, load_dataset_info
 
@@ -29,6 +29,23 @@ def list_command() -> None:
             f"{name:12s} format={info.format:8s} classes={info.class_names} "
             f"prepared={'yes' if prepared else 'no'}"
         )
+
+
+@data_app.command("init")
+def init_command(
+    name: Annotated[str, typer.Argument(help="new product line name (lower-case, digits, - and _)")],
+    source: Annotated[Path, typer.Option(help="raw data folder to recognise")],
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing dataset.yaml")] = False,
+) -> None:
+    """Recognise a folder's layout; write dataset.yaml and a starting defects.yaml (commented)."""
+    from pipeline.data.line_init import init_line
+
+    result = init_line(name, source, force=force)
+    console.print(f"recognised {source} as `{result.guess.format}` (clean_reference: {result.guess.clean_reference})")
+    console.print(f"classes {result.instances} (instances in {result.measured_images} images measured)")
+    console.print(f"wrote {result.dataset_yaml}")
+    console.print(f"wrote {result.defects_yaml}")
+    console.print(f"next: defectforge spec check {result.defects_yaml} --dataset {name}")
 
 
 @data_app.command("prepare")
