@@ -167,6 +167,29 @@ def preview_command(
     console.print(f"wrote {contact_sheet(name, split, out, count=count, seed=seed)}")
 
 
+@data_app.command("inpaint-error")
+def inpaint_error_command(
+    name: Annotated[str, typer.Argument(help="prepared dataset name")],
+    model: Annotated[Path | None, typer.Option(help="trained compact model: also measure its base")] = None,
+    limit: Annotated[int, typer.Option(help="defect images whose region shapes are used")] = 100,
+    seed: Annotated[int, typer.Option()] = 0,
+    out: Annotated[Path | None, typer.Option(help="also write the report as JSON here")] = None,
+) -> None:
+    """Clean-reconstruction error of each inpainting option on real clean regions masked like defects."""
+    from pipeline.inpaint_error import clean_reconstruction_error
+
+    report = clean_reconstruction_error(name, model_dir=model, limit=limit, seed=seed)
+    for method, value in report["mae"].items():
+        console.print(
+            f"{method:6s} mean abs error {value} grey levels (median {report['mae_median'][method]}) "
+            f"over {report['regions']} held-out clean regions of {report['images']} images"
+        )
+    if out is not None:
+        from pipeline.data.atomic import write_json
+
+        write_json(out, report)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `data` group to the root app."""
     app.add_typer(data_app, name="data")
