@@ -64,13 +64,13 @@ def voc(source: Path) -> Guess:
     folder = next((d for d in [source / "Annotations", *_dirs(source)] if d.is_dir() and any(d.glob("*.xml"))), None)
     if folder is None:
         raise NoFit("no folder of .xml files")
-    names, stems = [], set()
+    names, stems = set(), set()
     for xml in sorted(folder.glob("*.xml")):
         try:
             _, boxes = read_boxes(xml)
         except DefectforgeError as error:
             raise NoFit(str(error)) from error
-        names += [n for n, _ in boxes if n not in names]
+        names |= {n for n, _ in boxes}
         stems.add(xml.stem)
     images = next((d for d in [source / "JPEGImages", *_dirs(source)]
                    if d.is_dir() and d != folder and {p.stem for p in _images(d)} >= stems), None)
@@ -78,7 +78,7 @@ def voc(source: Path) -> Guess:
         raise NoFit(f"no image folder holds an image for every XML of {folder.name}/")
     if not names:
         raise NoFit(f"the XML files of {folder.name}/ hold no <object>")
-    return Guess("voc", {"annotations": folder.name, "images": images.name}, names, "inpaint")
+    return Guess("voc", {"annotations": folder.name, "images": images.name}, sorted(names), "inpaint")
 
 
 def yolo(source: Path) -> Guess:
