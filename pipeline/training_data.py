@@ -98,6 +98,13 @@ def background_pool(prepared, budget_path: str | Path | None) -> list[Path]:
     return pool
 
 
+def defective_backgrounds(prepared, budget_path: str | Path | None) -> tuple[list[Path], dict[str, list]]:
+    """The budget's real defect images as backgrounds, and each one's own instances (kept as labels,
+    kept clear of new defects): generation on lines with no clean image at all."""
+    chosen = [r for r in budget_records(prepared, budget_path) if r.instances]
+    return [r.image_path for r in chosen], {str(r.image_path): r.instances for r in chosen}
+
+
 PALETTE_MAX = 8
 """Images with at most this many distinct colours (binarised scans) count as palettised."""
 
