@@ -52,7 +52,7 @@ def info() -> None:
     """Print where defectforge reads datasets and writes outputs, tool state and MLflow runs."""
     from pipeline.paths import datasets_search_path, runs_root, state_root
 
-    console = Console()
+    console = Console(soft_wrap=True)
     console.print(f"datasets   {os.pathsep.join(str(p) for p in datasets_search_path())}")
     console.print(f"runs       {runs_root()}")
     console.print(f"state      {state_root()}")

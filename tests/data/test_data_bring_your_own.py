@@ -4,6 +4,7 @@
 import json
 
 import cv2
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -72,3 +73,26 @@ def test_bring_your_own_line_end_to_end(layout, tmp_path, runs, raw_sources):
         pixels = cv2.imread(str(gen / image["file_name"]), cv2.IMREAD_UNCHANGED)
         assert pixels.shape[:2] == raw_sources.shape
         assert (pixels.ndim == 2) is (layout != "yolo")  # grey lines are written grey
+    if layout == "voc":  # no clean image at all: also draw onto the real defect images, boxes kept
+        onto = tmp_path / "onto"
+        _cli(lines, "generate", "--dataset", name, "--count", "2", "--out", str(onto), "--onto", "defective",
+             "--keep-rejected")
+        annotations = json.loads((onto / "annotations.json").read_text())["annotations"]
+        assert any(a.get("real") for a in annotations) and any(not a.get("real") for a in annotations)
+
+
+def test_preview_boxes_follow_each_axis(tmp_path, runs, raw_sources):
+    """On a 72x48 image squeezed into a square panel, a box's corners scale per axis."""
+    from pipeline.data.preview import _row
+    from pipeline.data.records import ImageRecord, InstanceRecord
+
+    image = np.full((48, 72, 3), 100, np.uint8)
+    cv2.imwrite(str(tmp_path / "a.png"), image)
+    box = (36.0, 12.0, 18.0, 24.0)
+    mask = np.zeros((48, 72), bool)
+    mask[12:36, 36:54] = True
+    record = ImageRecord(tmp_path / "a.png", None, 72, 48, [InstanceRecord("spot", 2, box, mask=mask)])
+    panel = _row(record, ["scratch", "spot"], 96)[:, 192:]
+    colour = panel[int(12 * 2)][int(36 * 96 / 72) :].tolist()  # the top edge, at y = 12 * 96 / 48
+    assert panel[24, 48].tolist() != [100, 100, 100]  # the top-left corner is drawn where it should be
+    assert colour[0] != [100, 100, 100]
