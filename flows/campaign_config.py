@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from conditioning.errors import DefectforgeError
 from pipeline.data.registry import spec_path
-from pipeline.paths import PROJECT_ROOT, runs_root
+from pipeline.paths import PROJECT_ROOT, bundled_datasets, runs_root
 
 
 class DaskConfig(BaseModel):
@@ -124,9 +124,12 @@ class CampaignConfig(BaseModel):
 
 
 def project_path(path: Path) -> Path:
-    """A path as given: absolute, relative to the working directory, else to the project root."""
+    """A path as given: absolute, relative to the working directory, else to the project root
+    (`datasets/...` of an installed copy: its bundled lines)."""
     if path.is_absolute() or path.exists():
         return path.resolve()
+    if path.parts[:1] == ("datasets",):
+        return (bundled_datasets() / Path(*path.parts[1:])).resolve()
     return (PROJECT_ROOT / path).resolve()
 
 

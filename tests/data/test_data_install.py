@@ -55,6 +55,11 @@ def test_wheel_install_runs_init_and_prepare_outside_the_project(tmp_path, raw_s
     where = subprocess.run([sys.executable, "-c", "import pipeline.paths as p; print(p.__file__, p.SOURCE_CHECKOUT)"],
                            cwd=work, env=env, capture_output=True, text=True, check=True).stdout
     assert where.startswith(str(site)) and where.strip().endswith("False")
+    campaign = subprocess.run(
+        [sys.executable, "-c", "from pathlib import Path; from flows.campaign_config import project_path; "
+         "print(project_path(Path('datasets/campaigns/sample-nightly.yaml')).is_file())"],
+        cwd=work, env=env, capture_output=True, text=True, check=True).stdout
+    assert campaign.strip() == "True"  # README paths under datasets/ reach the bundled copies
     assert "recognised raw as `folder`" in cli("data", "init", "grey", "--source", "raw")
     assert (work / "datasets" / "grey" / "dataset.yaml").is_file()  # ./datasets of the working folder
     assert "ok datasets/grey/defects.yaml" in cli("spec", "check", "datasets/grey/defects.yaml", "--dataset", "grey")
