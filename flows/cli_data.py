@@ -108,14 +108,17 @@ def budget_command(
     k: Annotated[int, typer.Option("--k", help="number of real training images")],
     seed: Annotated[int, typer.Option("--seed")] = 0,
     split: Annotated[str, typer.Option(help="split to choose from")] = "train",
+    defects_only: Annotated[
+        bool, typer.Option("--defects-only", help="k among defect images; defect-free ones stay a background pool")
+    ] = False,
 ) -> None:
     """Choose k training images (seeded, stratified by class) and save the manifest."""
     from pipeline.data.budget import budget_path, choose_real_budget, save_budget
     from pipeline.data.prepared import PreparedDataset
 
     prepared = PreparedDataset(name)
-    budget = choose_real_budget(prepared.coco_path(split), k, seed)
-    path = save_budget(budget, budget_path(name, k, seed))
+    budget = choose_real_budget(prepared.coco_path(split), k, seed, defects_only=defects_only)
+    path = save_budget(budget, budget_path(name, k, seed, defects_only=defects_only))
     console.print(
         f"{path}: {len(budget.image_ids)} images, instances per class {budget.instances_per_class}"
     )

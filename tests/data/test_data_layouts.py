@@ -2,6 +2,7 @@
 their located errors, on tiny folders built in code."""
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -131,16 +132,11 @@ def test_defect_free_images_are_their_own_background_pool(tmp_path, runs, write_
           {"images": "*/*.jpg", "masks": "{dir}/{stem}.png", "defect_free": "good/*", "test_share": 0.25})
     prepare_dataset("grey", raw_sources.folder_beside(tmp_path / "raw"), progress=False)
     prepared = PreparedDataset("grey")
-    budget = choose_real_budget(prepared.coco_path("train"), 2, 0)
-    chosen = set(budget.file_names)
+    free = {r.image_path.name for r in prepared.records("train") if not r.instances}
+    budget = choose_real_budget(prepared.coco_path("train"), 4, 0, defects_only=True)
+    assert len(budget.image_ids) == 4 and not free & {Path(n).name for n in budget.file_names}  # k: defects only
     pool = background_pool(prepared, save_budget(budget, tmp_path / "b.json"))
-    free = [r for r in prepared.records("train") if not r.instances]
-    assert len(pool) == 2 + sum(Path_name(r) not in chosen for r in free)
-    assert {p.name for p in pool} >= {r.image_path.name for r in free}
-
-
-def Path_name(record):
-    return f"images/train/{record.image_path.name}"
+    assert len(pool) == 4 + len(free) and {p.name for p in pool} >= free  # defect-free: extra backgrounds
 
 
 def test_inpaint_error_on_held_out_clean_regions(tmp_path, runs, write_dataset, raw_sources):
