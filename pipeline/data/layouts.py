@@ -117,7 +117,6 @@ Layout = Annotated[
     SampleLayout | DeepPCBLayout | CocoLayout | MvtecLayout | FolderLayout | VocLayout | YoloLayout,
     Field(discriminator="format"),
 ]
-FORMATS = ("sample", "deeppcb", "coco", "mvtec", "folder", "voc", "yolo")
 CLEAN_REFERENCES = {
     "sample": {"rendered"},
     "deeppcb": {"template"},
