@@ -49,8 +49,10 @@ def build_bundle(
     image_id: str = "image",
     edge_detector: str = "canny",
     edge_weights: str | Path | None = None,
+    occupied: np.ndarray | None = None,
 ) -> ConditioningBundle:
-    """Place the library's defects on `background` (HxWx3 uint8 RGB) under `seed`.
+    """Place the library's defects on `background` (HxWx3 uint8 RGB) under `seed`, away from
+    the `occupied` pixels (a real image's own defects) when given.
 
     Raises PlacementError when the spec cannot be satisfied on this image."""
     # 1. the part's foreground (given, or guessed by Otsu)
@@ -61,7 +63,7 @@ def build_bundle(
     if fg.shape != background.shape[:2]:
         raise ValueError(f"foreground {fg.shape} does not match background {background.shape[:2]}")
     # 2. counts, anchors, shapes: one Generator, so the seed fixes everything
-    placed = place_defects(library, fg, np.random.default_rng(seed), image_id=image_id)
+    placed = place_defects(library, fg, np.random.default_rng(seed), image_id=image_id, occupied=occupied)
     instances = [DefectInstance(p.spec.class_name, p.spec.kind, p.mask, p.severity) for p in placed]
     # 3. control images
     return ConditioningBundle(
@@ -89,15 +91,18 @@ def bundle_on_backgrounds(
     *,
     seed_step: int = 0,
     image_id: str = "image",
+    occupied: Callable[[Background], np.ndarray | None] | None = None,
 ) -> tuple[Background, np.ndarray, ConditioningBundle]:
     """(background, its image, bundle) on backgrounds[start]; where the spec cannot be placed
     there (a short needs two copper regions, say), on the next ones, with seed + attempt *
-    seed_step. Raises the last PlacementError when none of PLACEMENT_TRIES backgrounds fits."""
+    seed_step. `occupied(background)`: pixels new defects keep away from (its own defects).
+    Raises the last PlacementError when none of PLACEMENT_TRIES backgrounds fits."""
     for attempt in range(PLACEMENT_TRIES):
         background = backgrounds[(start + attempt) % len(backgrounds)]
         image = load(background)
         try:
-            bundle = build_bundle(library, image, seed + attempt * seed_step, image_id=image_id)
+            taken = occupied(background) if occupied is not None else None
+            bundle = build_bundle(library, image, seed + attempt * seed_step, image_id=image_id, occupied=taken)
         except PlacementError as error:
             last = error
             continue

@@ -41,10 +41,12 @@ def place_defects(
     rng: np.random.Generator,
     *,
     image_id: str = "image",
+    occupied: np.ndarray | None = None,
 ) -> list[PlacedDefect]:
-    """Draw counts, then place each instance in turn (bounded retries; raises PlacementError)."""
+    """Draw counts, then place each instance in turn (bounded retries; raises PlacementError).
+    `occupied`: pixels already taken (a real image's own defects), kept `min_distance` away."""
     foreground = foreground.astype(bool)
-    occupied = np.zeros(foreground.shape, bool)
+    occupied = np.zeros(foreground.shape, bool) if occupied is None else occupied.astype(bool)
     plan = plan_instances(library, rng)
     placed: list[PlacedDefect] = []
     for number, spec in enumerate(plan, start=1):

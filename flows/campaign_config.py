@@ -9,7 +9,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from conditioning.errors import DefectforgeError
-from pipeline.paths import PROJECT_ROOT, datasets_root, runs_root
+from pipeline.data.registry import spec_path
+from pipeline.paths import PROJECT_ROOT, bundled_datasets, runs_root
 
 
 class DaskConfig(BaseModel):
@@ -88,11 +89,12 @@ class CampaignConfig(BaseModel):
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, dataset: str) -> str:
-        if not (datasets_root() / dataset / "dataset.yaml").exists():
-            known = sorted(p.parent.name for p in datasets_root().glob("*/dataset.yaml"))
+        from pipeline.data.registry import dataset_dir, list_datasets
+
+        if not (dataset_dir(dataset) / "dataset.yaml").exists():
             raise ValueError(
-                f"no {datasets_root() / dataset / 'dataset.yaml'}; "
-                f"known product lines: {', '.join(known) or 'none'}"
+                f"no {dataset_dir(dataset) / 'dataset.yaml'}; "
+                f"known product lines: {', '.join(list_datasets()) or 'none'}"
             )
         return dataset
 
@@ -112,7 +114,7 @@ class CampaignConfig(BaseModel):
         return (
             project_path(self.spec)
             if self.spec
-            else datasets_root() / self.dataset / "defects.yaml"
+            else spec_path(self.dataset)
         )
 
     @property
@@ -122,9 +124,12 @@ class CampaignConfig(BaseModel):
 
 
 def project_path(path: Path) -> Path:
-    """A path as given: absolute, relative to the working directory, else to the project root."""
+    """A path as given: absolute, relative to the working directory, else to the project root
+    (`datasets/...` of an installed copy: its bundled lines)."""
     if path.is_absolute() or path.exists():
         return path.resolve()
+    if path.parts[:1] == ("datasets",):
+        return (bundled_datasets() / Path(*path.parts[1:])).resolve()
     return (PROJECT_ROOT / path).resolve()
 
 

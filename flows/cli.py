@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -11,6 +14,7 @@ from rich.markup import escape
 from conditioning.errors import DefectforgeError
 from flows import cli_campaign, cli_data, cli_evaluate, cli_generate, cli_spec, cli_studio
 from pipeline.offline import configure_offline_environment
+from pipeline.threads import configure_threads
 
 app = typer.Typer(
     name="defectforge",
@@ -24,22 +28,32 @@ app = typer.Typer(
     add_completion=False,
 )
 
-
-
 @app.callback()
-def root() -> None:
+def root(
+    datasets_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--datasets-dir",
+            help="a folder of product lines (<name>/dataset.yaml) searched first; also "
+            "DEFECTFORGE_DATASETS (folders separated by ':')",
+        ),
+    ] = None,
+) -> None:
     """Synthetic defect images for visual inspection (see `defectforge COMMAND --help`)."""
+    if datasets_dir is not None:
+        from pipeline.paths import DATASETS_ENV
+
+        rest = os.environ.get(DATASETS_ENV)
+        os.environ[DATASETS_ENV] = os.pathsep.join([str(datasets_dir.resolve())] + ([rest] if rest else []))
 
 
 @app.command()
 def info() -> None:
     """Print where defectforge reads datasets and writes outputs, tool state and MLflow runs."""
-    import os
+    from pipeline.paths import datasets_search_path, runs_root, state_root
 
-    from pipeline.paths import datasets_root, runs_root, state_root
-
-    console = Console()
-    console.print(f"datasets   {datasets_root()}")
+    console = Console(soft_wrap=True)
+    console.print(f"datasets   {os.pathsep.join(str(p) for p in datasets_search_path())}")
     console.print(f"runs       {runs_root()}")
     console.print(f"state      {state_root()}")
     console.print(f"mlflow     {os.environ.get('MLFLOW_TRACKING_URI')}")
@@ -53,6 +67,7 @@ for area in (cli_spec, cli_data, cli_generate, cli_evaluate, cli_campaign, cli_s
 def main() -> None:
     """Entry point: offline-safe environment, then the command; user errors exit 2, no traceback."""
     configure_offline_environment()
+    configure_threads()
     try:
         app()
     except DefectforgeError as error:

@@ -18,7 +18,7 @@ console = Console(soft_wrap=True)
 
 @data_app.command("list")
 def list_command() -> None:
-    """List the datasets under datasets/ and whether they are prepared."""
+    """List the product lines along the datasets search path and whether they are prepared."""
     from pipeline.data.prepared import prepared_root
     from pipeline.data.registry import list_datasets, load_dataset_info
 
@@ -29,6 +29,23 @@ def list_command() -> None:
             f"{name:12s} format={info.format:8s} classes={info.class_names} "
             f"prepared={'yes' if prepared else 'no'}"
         )
+
+
+@data_app.command("init")
+def init_command(
+    name: Annotated[str, typer.Argument(help="new product line name (lower-case, digits, - and _)")],
+    source: Annotated[Path, typer.Option(help="raw data folder to recognise")],
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing dataset.yaml")] = False,
+) -> None:
+    """Recognise a folder's layout; write dataset.yaml and a starting defects.yaml (commented)."""
+    from pipeline.data.line_init import init_line
+
+    result = init_line(name, source, force=force)
+    console.print(f"recognised {source} as `{result.guess.format}` (clean_reference: {result.guess.clean_reference})")
+    console.print(f"classes {result.instances} (instances in {result.measured_images} images measured)")
+    console.print(f"wrote {result.dataset_yaml}")
+    console.print(f"wrote {result.defects_yaml}")
+    console.print(f"next: defectforge spec check {result.defects_yaml} --dataset {name}")
 
 
 @data_app.command("prepare")
@@ -91,14 +108,17 @@ def budget_command(
     k: Annotated[int, typer.Option("--k", help="number of real training images")],
     seed: Annotated[int, typer.Option("--seed")] = 0,
     split: Annotated[str, typer.Option(help="split to choose from")] = "train",
+    defects_only: Annotated[
+        bool, typer.Option("--defects-only", help="k among defect images; defect-free ones stay a background pool")
+    ] = False,
 ) -> None:
     """Choose k training images (seeded, stratified by class) and save the manifest."""
     from pipeline.data.budget import budget_path, choose_real_budget, save_budget
     from pipeline.data.prepared import PreparedDataset
 
     prepared = PreparedDataset(name)
-    budget = choose_real_budget(prepared.coco_path(split), k, seed)
-    path = save_budget(budget, budget_path(name, k, seed))
+    budget = choose_real_budget(prepared.coco_path(split), k, seed, defects_only=defects_only)
+    path = save_budget(budget, budget_path(name, k, seed, defects_only=defects_only))
     console.print(
         f"{path}: {len(budget.image_ids)} images, instances per class {budget.instances_per_class}"
     )
@@ -220,6 +240,27 @@ def _parity_table(result):
                       cell(row.real, row.real_range), cell(row.synthetic, row.synthetic_range),
                       escape(row.tolerance), marks[row.ok])
     return table
+@data_app.command("inpaint-error")
+def inpaint_error_command(
+    name: Annotated[str, typer.Argument(help="prepared dataset name")],
+    model: Annotated[Path | None, typer.Option(help="trained compact model: also measure its base")] = None,
+    limit: Annotated[int, typer.Option(help="defect images whose region shapes are used")] = 100,
+    seed: Annotated[int, typer.Option()] = 0,
+    out: Annotated[Path | None, typer.Option(help="also write the report as JSON here")] = None,
+) -> None:
+    """Clean-reconstruction error of each inpainting option on real clean regions masked like defects."""
+    from pipeline.inpaint_error import clean_reconstruction_error
+
+    report = clean_reconstruction_error(name, model_dir=model, limit=limit, seed=seed)
+    for method, value in report["mae"].items():
+        console.print(
+            f"{method:6s} mean abs error {value} grey levels (median {report['mae_median'][method]}) "
+            f"over {report['regions']} held-out clean regions of {report['images']} images"
+        )
+    if out is not None:
+        from pipeline.data.atomic import write_json
+
+        write_json(out, report)
 
 
 def register(app: typer.Typer) -> None:

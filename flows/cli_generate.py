@@ -115,6 +115,8 @@ def generate_command(
     steps: Annotated[int | None, typer.Option(help="sampling steps (default: the model's)")] = None,
     retries: Annotated[int, typer.Option(help="regenerations of a gate-rejected instance")] = 3,
     keep_rejected: Annotated[bool, typer.Option("--keep-rejected", help="also list rejected images in the COCO")] = False,
+    onto: Annotated[str, typer.Option(help="clean: clean references and defect-free images; defective: the real "
+                                      "defect images, new defects away from their own (labels kept)")] = "clean",
 ) -> None:
     """Generate labelled defect images on clean parts (resumable), gate them, write COCO + summary."""
     from pipeline.data.registry import spec_path
@@ -124,7 +126,7 @@ def generate_command(
     model = model or _default_model(dataset)
     config = {"batch_size": batch_size, "steps": steps, "gate": {"retries": retries}}
     summary = generate_set(dataset, spec, model, count, out, seed=seed, budget_path=budget,
-                           config=config, keep_rejected=keep_rejected)
+                           config=config, keep_rejected=keep_rejected, onto=onto)
     console.print(
         f"{out}: {summary.count} samples ({summary.generated_now} new, {summary.skipped} skipped), "
         f"gate pass rate {summary.image_pass_rate:.1%} images / {summary.instance_pass_rate:.1%} instances, "

@@ -72,18 +72,29 @@ def defect_crops(examples: list[Example], resolution: int, dilate_px: int, margi
     )
 
 
+AVOID_TRIES = 8
+"""Windows drawn per clean crop before one touching an avoided region is accepted."""
+
+
 def clean_crops(
-    cleans: list[np.ndarray], count: int, masks: CropSet | None, resolution: int, seed: int
+    cleans: list[np.ndarray], count: int, masks: CropSet | None, resolution: int, seed: int,
+    avoid: list[np.ndarray | None] | None = None,
 ) -> CropSet:
-    """`count` random crops of clean images, each with a defect-like mask to inpaint."""
+    """`count` random crops of clean images, each with a defect-like mask to inpaint; windows
+    touching `avoid[i]` (inpainted pixels of image i) are redrawn up to AVOID_TRIES times."""
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(count):
-        clean = cleans[int(rng.integers(len(cleans)))]
+        index = int(rng.integers(len(cleans)))
+        clean = cleans[index]
         height, width = clean.shape[:2]
         side = int(masks.sides[rng.integers(len(masks))]) if masks is not None else resolution
         side = min(side, height, width)
-        y0, x0 = int(rng.integers(height - side + 1)), int(rng.integers(width - side + 1))
+        blocked = avoid[index] if avoid else None
+        for _ in range(AVOID_TRIES):
+            y0, x0 = int(rng.integers(height - side + 1)), int(rng.integers(width - side + 1))
+            if blocked is None or not blocked[y0 : y0 + side, x0 : x0 + side].any():
+                break
         crop = cv2.resize(clean[y0 : y0 + side, x0 : x0 + side], (resolution, resolution), interpolation=cv2.INTER_AREA)
         mask, region = _random_mask(rng, masks, resolution)
         rows.append((crop, mask, region))

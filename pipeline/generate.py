@@ -23,6 +23,8 @@ from pipeline.render import Job, RenderConfig, Rendered, render
 
 if TYPE_CHECKING:
     from pipeline.labels.style import AnnotationStyle
+ONTO = ("clean", "defective")
+"""Backgrounds generation may draw on: clean references (and defect-free images), or real defect images."""
 
 
 @dataclass
@@ -69,10 +71,13 @@ def generate_set(
     config: RenderConfig | dict | None = None,
     keep_rejected: bool = False,
     progress: bool = True,
+    onto: str = "clean",
 ) -> GenerationSummary:
-    """Write `count` samples to `out_dir/images`, `annotations.json` (COCO) and `summary.json`."""
+    """Write `count` samples to `out_dir/images`, `annotations.json` (COCO) and `summary.json`.
+    `onto`: "clean" backgrounds, or "defective": the budget's real defect images, new defects
+    placed away from their own, whose labels are kept."""
     run = generate_range(dataset, spec_path, model_dir, range(count), out_dir, seed=seed,
-                         budget_path=budget_path, config=config, progress=progress)
+                         budget_path=budget_path, config=config, progress=progress, onto=onto)
     return assemble_set(dataset, model_dir, out_dir, run, keep_rejected=keep_rejected)
 
 
@@ -89,6 +94,7 @@ def generate_range(
     backend: Any = None,
     revision: str | None = None,
     progress: bool = True,
+    onto: str = "clean",
 ) -> RangeResult:
     """Render and write the unfinished samples of `indices` (PNG, then record JSON, both atomic).
 
@@ -99,7 +105,7 @@ def generate_range(
     from pipeline.data.prepared import PreparedDataset
     from pipeline.labels.style import learn_style
     from pipeline.models import load_backend, model_revision
-    from pipeline.training_data import budget_records
+    from pipeline.training_data import background_pool, budget_records, defective_backgrounds
 
     cfg = config if isinstance(config, RenderConfig) else RenderConfig(**(config or {}))
     out, model_dir = Path(out_dir), Path(model_dir)
@@ -119,20 +125,27 @@ def generate_range(
     if backend.name == "sd15":
         backend.config.prompts.update({d.class_name: d.prompt for d in reversed(library.defects) if d.prompt})
     cfg = _with_card(cfg, model_dir)
-    real = budget_records(prepared, budget_path)
-    backgrounds = [r.clean_path for r in real if r.clean_path]
+    if prepared.manifest.get("greyscale") and cfg.greyscale is None:
+        cfg = cfg.model_copy(update={"greyscale": True})
+    if onto not in ONTO:
+        raise DefectforgeError(f"onto {onto!r}: use one of {list(ONTO)}")
+    backgrounds, existing = (background_pool(prepared, budget_path), {}) if onto == "clean" else \
+        defective_backgrounds(prepared, budget_path)
     if not backgrounds:
-        raise DefectforgeError(f"dataset {dataset!r}: no clean reference images to draw defects on")
-    style = learn_style(real)  # boxes drawn as the k real images' annotators drew theirs
+        raise DefectforgeError(
+            f"dataset {dataset!r}: no clean reference or defect-free train image to draw defects on; "
+            "set `clean_reference: inpaint` in its dataset.yaml and prepare it again (--force)"
+        )
+    style = learn_style(budget_records(prepared, budget_path))  # boxes as the k real images' annotators drew
     # 2. the samples still to do, in batches
     failed = 0
     bar = tqdm(total=len(todo), desc="generate", disable=not progress)
     for start in range(0, len(todo), cfg.batch_size):
         chunk = todo[start : start + cfg.batch_size]
-        jobs, metas = _bundles(library, backgrounds, ids, chunk, seed)
+        jobs, metas = _bundles(library, backgrounds, ids, chunk, seed, existing)
         failed += len(chunk) - len(jobs)
         for job, meta, result in zip(jobs, metas, render(backend, jobs, cfg), strict=True):
-            _write_sample(out, job, meta, result, (backend.name, revision), style, cfg.gate.change_threshold)
+            _write_sample(out, job, meta, result, (backend.name, revision), style, cfg)
         bar.update(len(chunk))
     bar.close()
     return RangeResult(list(ids.values()), revision, len(todo), failed, time.time() - started)
@@ -203,28 +216,35 @@ def _check_model_classes(model_classes: list[str], spec_classes: list[str], mode
         )
 
 
-def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[int], seed: int):
-    """Conditioning bundles of the chunk's samples (each picks its background from its own seed)."""
+def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[int], seed: int,
+             existing: dict[str, list]):
+    """Conditioning bundles of the chunk's samples (each picks its background from its own seed);
+    on a real defect image (`existing`: its instances) new defects keep away from its own."""
     from conditioning.bundle import bundle_on_backgrounds
     from pipeline.data.records import load_rgb
+
+    def occupied(path: Path):
+        return np.logical_or.reduce([i.mask for i in existing[str(path)]]) if existing else None
 
     jobs, metas = [], []
     for index in chunk:
         sample_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
         try:
             background_path, background, bundle = bundle_on_backgrounds(
-                library, backgrounds, sample_seed, sample_seed, load_rgb, image_id=ids[index])
+                library, backgrounds, sample_seed, sample_seed, load_rgb, image_id=ids[index], occupied=occupied)
         except DefectforgeError:
             continue
         instances = [(d.class_name, d.mask, float(d.severity)) for d in bundle.instances]
         jobs.append(Job(background, instances, sample_seed))
+        kept = [{"class_name": i.class_name, "rle": i.to_rle(), "bbox": list(i.bbox_xywh)}
+                for i in existing.get(str(background_path), [])]
         metas.append({"id": ids[index], "background": str(background_path), "spec_hash": bundle.spec_hash,
-                      "seed": sample_seed, "kinds": [d.kind for d in bundle.instances]})
+                      "seed": sample_seed, "kinds": [d.kind for d in bundle.instances], "kept": kept})
     return jobs, metas
 
 
 def _write_sample(out: Path, job: Job, meta: dict, result: Rendered, model: tuple[str, str],
-                  style: AnnotationStyle, threshold: float) -> None:
+                  style: AnnotationStyle, cfg: RenderConfig) -> None:
     """The PNG, then the record JSON (its presence marks the sample finished). Each instance's label
     is its rendered label mask (`rle`; None when nothing changed) and the box `style` draws around it
     (`bbox`), fixed here once; its intended mask is kept as `spec_rle`."""
@@ -234,8 +254,8 @@ def _write_sample(out: Path, job: Job, meta: dict, result: Rendered, model: tupl
 
     backend_name, revision = model
     image_file = out / "images" / f"{meta['id']}.png"
-    write_png(image_file, result.image)
-    changed = change_map(result.image, job.background) > threshold
+    write_png(image_file, result.image[..., 0] if cfg.greyscale else result.image)
+    changed = change_map(result.image, job.background) > cfg.gate.change_threshold
     instances = []
     for index, ((c, m, s), label, kind, v, a) in enumerate(
         zip(job.instances, result.labels, meta["kinds"], result.verdicts, result.attempts, strict=True)
@@ -265,6 +285,8 @@ def _image_record(out: Path, rec: dict, prepared):
                                 extra={"gate": i["gate"], "severity": i["severity"], "kind": i["kind"],
                                        "attempts": i["attempts"]})
                  for i in rec["instances"] if i["rle"] is not None]
+    instances += [InstanceRecord(k["class_name"], prepared.info.category_id(k["class_name"]), tuple(k["bbox"]),
+                                 rle=k["rle"], extra={"real": True}) for k in rec.get("kept", [])]
     provenance = {"source": "defectforge", "spec_hash": rec["spec_hash"], "seed": rec["seed"],
                   "generator": rec["generator"], "revision": rec["revision"], "sample_id": rec["id"],
                   "gate_passed": rec["passed"]}

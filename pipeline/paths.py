@@ -1,4 +1,11 @@
-"""Where defectforge reads dataset definitions and writes everything it produces."""
+"""Where defectforge reads dataset definitions and writes everything it produces.
+
+In a source checkout (a `pyproject.toml` beside the packages) outputs go to `<project>/runs` and
+product lines live in `<project>/datasets`; installed from a wheel, outputs go to `./runs` of the
+working directory and the bundled lines (`sample`, `deeppcb`) come from the installed package
+`defectforge_datasets`. `DEFECTFORGE_DATASETS` (folders separated by `os.pathsep`, searched in
+order; the CLI's `--datasets-dir` prepends one) lets a team keep its lines in its own repository.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,16 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SOURCE_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
+"""True when running from the project's source tree (editable install or PYTHONPATH)."""
+DATASETS_ENV = "DEFECTFORGE_DATASETS"
 
 
 def runs_root() -> Path:
-    """All outputs (prepared data, models, generated sets, reports): `$DEFECTFORGE_RUNS` or ./runs."""
-    return Path(os.environ.get("DEFECTFORGE_RUNS", PROJECT_ROOT / "runs")).resolve()
+    """All outputs (prepared data, models, generated sets, reports): `$DEFECTFORGE_RUNS`, else
+    `<project>/runs` in a source checkout, `./runs` when installed."""
+    default = PROJECT_ROOT / "runs" if SOURCE_CHECKOUT else Path.cwd() / "runs"
+    return Path(os.environ.get("DEFECTFORGE_RUNS", default)).resolve()
 
 
 def state_root() -> Path:
@@ -18,6 +30,27 @@ def state_root() -> Path:
     return Path(os.environ.get("DEFECTFORGE_STATE", runs_root() / "state")).resolve()
 
 
+def bundled_datasets() -> Path:
+    """The product lines shipped with defectforge (`datasets/` of the checkout or the wheel)."""
+    if SOURCE_CHECKOUT:
+        return PROJECT_ROOT / "datasets"
+    return PROJECT_ROOT / "defectforge_datasets"
+
+
+def datasets_search_path() -> list[Path]:
+    """Folders searched for `<name>/dataset.yaml`, in order: `$DEFECTFORGE_DATASETS` entries,
+    then `./datasets` of an installed copy, then the bundled lines."""
+    entries = [Path(p).expanduser() for p in os.environ.get(DATASETS_ENV, "").split(os.pathsep) if p]
+    if not SOURCE_CHECKOUT:
+        entries.append(Path.cwd() / "datasets")
+    entries.append(bundled_datasets())
+    unique: list[Path] = []
+    for entry in (e.resolve() for e in entries):
+        if entry not in unique:
+            unique.append(entry)
+    return unique
+
+
 def datasets_root() -> Path:
-    """Dataset definitions (`<name>/dataset.yaml`, `<name>/defects.yaml`): `$DEFECTFORGE_DATASETS`."""
-    return Path(os.environ.get("DEFECTFORGE_DATASETS", PROJECT_ROOT / "datasets")).resolve()
+    """Where new product lines are written (`defectforge data init`): the first search-path entry."""
+    return datasets_search_path()[0]

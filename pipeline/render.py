@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import cv2
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,6 +35,9 @@ class RenderConfig(BaseModel):
     directions: dict[str, Literal[-1, 0, 1]] | None = Field(
         None, description="per class, the way its defects change the grey level (+1 brighter, -1 darker, 0 "
         "either); the gate rejects the wrong way (from the model card's class_directions)"
+    )
+    greyscale: bool | None = Field(
+        None, description="draw grey pixels only (greyscale lines; None: from the prepared dataset)"
     )
     gate: GateConfig = Field(default_factory=GateConfig)
 
@@ -101,6 +105,12 @@ def snap(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return palette[distance.argmin(1)]
 
 
+def grey(pixels: np.ndarray) -> np.ndarray:
+    """N x 3 RGB pixels as N x 3 equal-channel grey (ITU-R 601 luma, as OpenCV computes it)."""
+    luma = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2GRAY).reshape(-1, 1)
+    return np.repeat(luma, 3, axis=1)
+
+
 def _crop(backend: GeneratorBackend, job: Job, index: int, region: np.ndarray, window: Window) -> dict:
     class_name, mask, severity = job.instances[index]
     if class_name not in backend.classes:
@@ -128,9 +138,11 @@ def _compose(job: Job, regions, windows, drawn, j: int, cfg: RenderConfig) -> Re
     image = job.background.copy()
     for i, (region, window) in enumerate(zip(regions, windows, strict=True)):
         paste(image, drawn[(j, i)], window, region)
+    inside = np.logical_or.reduce(regions)
     if cfg.palette:
-        inside = np.logical_or.reduce(regions)
         image[inside] = snap(image[inside], np.array(cfg.palette, np.uint8))
+    if cfg.greyscale:
+        image[inside] = grey(image[inside])
     masks = [m for _, m, _ in job.instances]
     directions = [cfg.directions.get(c, 0) for c, _, _ in job.instances] if cfg.directions else None
     verdicts = check_sample(image, job.background, masks, regions, cfg.gate,

@@ -79,10 +79,10 @@ def train_on_data(data: TrainingData, out_dir: Path, cfg: TrainConfig, *, progre
     if (out_dir / "model_card.json").is_file():
         return _finished(out_dir, cfg)
 
-    # 1. crops of the defects, and clean crops with defect-like masks
+    # 1. crops of the defects, and clean crops with defect-like masks (away from inpainted pixels)
     resolution = _resolution(cfg)
     defects = defect_crops(data.examples, resolution, cfg.dilate_px, cfg.margin)
-    cleans = clean_crops(data.cleans, cfg.clean_crops, defects, resolution, cfg.seed)
+    cleans = clean_crops(data.cleans, cfg.clean_crops, defects, resolution, cfg.seed, avoid=data.avoid)
     # 2. one accelerator for both stages (tracking only when asked)
     accelerator = Accelerator(log_with=cfg.log_with, mixed_precision=cfg.mixed_precision)
     if cfg.log_with:

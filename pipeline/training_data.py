@@ -20,6 +20,8 @@ class TrainingData:
     cleans: list[np.ndarray]
     classes: list[str]
     manifest: dict = field(default_factory=dict)
+    avoid: list[np.ndarray | None] = field(default_factory=list)
+    """Per clean image, the pixels stage 1 should not learn from (inpainted defects), or None."""
 
 
 def load_training_data(dataset: str, budget_path: str | Path | None) -> TrainingData:
@@ -32,7 +34,8 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
     if budget_path is not None:
         records, budget = _apply_budget(prepared, records, Path(budget_path))
     classes = prepared.info.class_names
-    examples, cleans = [], []
+    inpainted = prepared.manifest.get("clean_reference") == "inpaint"
+    examples, cleans, avoid = [], [], []
     for record in records:
         clean = record.load_clean()
         if clean is None:
@@ -43,6 +46,8 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
         instances = [(classes.index(i.class_name) + 1, i.mask) for i in record.instances]
         examples.append(Example(record.load_image(), clean, instances))
         cleans.append(clean)
+        avoid.append(_inpainted(prepared, record) if inpainted and record.instances else None)
+    _require_defects(prepared, examples, budget)
     manifest_file = prepared.root / "manifest.json"
     return TrainingData(examples, cleans, classes, {
         "dataset": prepared.name,
@@ -52,7 +57,51 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
         "instances": sum(len(e.instances) for e in examples),
         "palette": palette(examples),
         "class_directions": class_directions(examples, classes),
-    })
+    }, avoid)
+
+
+def _inpainted(prepared, record) -> np.ndarray:
+    """The region `clean_reference: inpaint` filled in (the masks or boxes, dilated)."""
+    from pipeline.data.clean_reference import defect_region
+
+    return defect_region((record.height, record.width), record.instances, prepared.info.inpaint.dilate_px)
+
+
+def _require_defects(prepared, examples: list[Example], budget: dict) -> None:
+    """A located error when the images the generator learns from hold no defect."""
+    if any(mask.any() for example in examples for _, mask in example.instances):
+        return
+    chosen = f"the budget {budget['path']}" if budget.get("path") else "the train split"
+    hint = (
+        "MVTec keeps every defect image in test: set `layout.train_share: 0.3` (say) to move a "
+        "seeded share of each defect folder into train, then `defectforge data prepare --force`"
+        if prepared.info.format == "mvtec"
+        else "give the train split defect images (for folder / voc / yolo lines lower "
+        "`layout.test_share`), then `defectforge data prepare --force`"
+    )
+    raise DefectforgeError(
+        f"{prepared.coco_path('train')}: {chosen} ({len(examples)} images) holds no defect "
+        f"instance with a non-empty mask, so the generator has no defect to learn from; {hint} "
+        f"(datasets/{prepared.name}/dataset.yaml)."
+    )
+
+
+def background_pool(prepared, budget_path: str | Path | None) -> list[Path]:
+    """Backgrounds to draw defects on: the budget's clean references, then every defect-free
+    train image the budget did not take (its own pool: it does not use up k)."""
+    chosen = budget_records(prepared, budget_path)
+    pool = [r.clean_path for r in chosen if r.clean_path is not None]
+    taken = {r.image_id for r in chosen}
+    pool += [r.clean_path or r.image_path for r in prepared.records("train")
+             if not r.instances and r.image_id not in taken]
+    return pool
+
+
+def defective_backgrounds(prepared, budget_path: str | Path | None) -> tuple[list[Path], dict[str, list]]:
+    """The budget's real defect images as backgrounds, and each one's own instances (kept as labels,
+    kept clear of new defects): generation on lines with no clean image at all."""
+    chosen = [r for r in budget_records(prepared, budget_path) if r.instances]
+    return [r.image_path for r in chosen], {str(r.image_path): r.instances for r in chosen}
 
 
 PALETTE_MAX = 8

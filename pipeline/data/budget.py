@@ -31,17 +31,22 @@ class BudgetManifest:
     instances_per_class: dict[str, int]
 
 
-def budget_path(name: str, k: int, seed: int) -> Path:
-    """`runs/budgets/<name>/k<K>-seed<S>.json`."""
-    return runs_root() / "budgets" / name / f"k{k}-seed{seed}.json"
+def budget_path(name: str, k: int, seed: int, *, defects_only: bool = False) -> Path:
+    """`runs/budgets/<name>/k<K>-seed<S>[-defects].json`."""
+    return runs_root() / "budgets" / name / f"k{k}-seed{seed}{'-defects' if defects_only else ''}.json"
 
 
-def choose_real_budget(coco_path: str | Path, k: int, seed: int) -> BudgetManifest:
+def choose_real_budget(coco_path: str | Path, k: int, seed: int, *, defects_only: bool = False) -> BudgetManifest:
     """Pick k images: each step serves the class furthest below its share, taking the next
-    image of a seeded shuffle that contains it. Same file, k and seed -> same choice."""
+    image of a seeded shuffle that contains it. Same file, k and seed -> same choice.
+    `defects_only`: choose among images with defects (defect-free ones stay a background pool
+    of their own, outside k)."""
     coco_path = Path(coco_path).resolve()
     document = load_coco_json(coco_path)
     images = sorted(document["images"], key=lambda i: i["id"])
+    if defects_only:
+        labelled = {a["image_id"] for a in document["annotations"]}
+        images = [i for i in images if i["id"] in labelled]
     if not 1 <= k <= len(images):
         raise DefectforgeError(
             f"{coco_path}: --k {k} must be between 1 and the {len(images)} images"

@@ -17,6 +17,7 @@ import numpy as np
 
 from conditioning.errors import DefectforgeError
 from pipeline.data.atomic import fresh_temp_dir, sha256_file, swap_dir, write_json, write_png
+from pipeline.data.clean_reference import derive_clean, stored_pixels
 from pipeline.data.coco_writer import write_coco
 from pipeline.data.prepared import prepared_root
 from pipeline.data.records import ImageRecord
@@ -70,7 +71,7 @@ def _list_items(info: DatasetInfo, source_dir: Path | None) -> list[SourceItem]:
     return sorted(items, key=lambda i: (i.split, i.stem))
 
 
-def _convert_all(info, items, tmp, workers, progress) -> list[tuple[SourceItem, ImageRecord]]:
+def _convert_all(info, items, tmp, workers, progress) -> list[tuple[SourceItem, ImageRecord, bool]]:
     """2. Load, convert and write every image (in a process pool when worth it)."""
     workers = workers or min(os.cpu_count() or 1, 8)
     jobs = [(info, item, tmp) for item in items]
@@ -86,32 +87,40 @@ def _convert_all(info, items, tmp, workers, progress) -> list[tuple[SourceItem, 
             for job in jobs:
                 results.append(_convert_one(job))
                 advance()
-    return list(zip(items, results, strict=True))
+    return [(item, record, grey) for item, (record, grey) in zip(items, results, strict=True)]
 
 
-def _convert_one(job: tuple[DatasetInfo, SourceItem, Path]) -> ImageRecord:
-    """Worker: load one item, write its PNGs, return its record (masks as RLE)."""
+def _convert_one(job: tuple[DatasetInfo, SourceItem, Path]) -> tuple[ImageRecord, bool]:
+    """Worker: load one item, derive its clean reference if needed, write its PNGs (one channel
+    for grey pixels), return its record (masks as RLE) and whether it is greyscale."""
     info, item, tmp = job
     loaded = reader(info.format).load_item(info, item)
     height, width = loaded.image.shape[:2]
+    image = stored_pixels(loaded.image)
     image_path = tmp / "images" / item.split / f"{item.stem}.png"
-    write_png(image_path, loaded.image)
-    clean_path = None
-    if loaded.clean is not None:
-        if loaded.clean.shape[:2] != (height, width):
+    write_png(image_path, image)
+    clean = loaded.clean if loaded.clean is not None else derive_clean(info, loaded.image, loaded.instances)
+    clean_path, clean_grey = None, True
+    if clean is not None:
+        if clean.shape[:2] != (height, width):
             raise DefectforgeError(
-                f"{item.origin}: clean reference is {loaded.clean.shape[:2]}, image {(height, width)}"
+                f"{item.origin}: clean reference is {clean.shape[:2]}, image {(height, width)}"
             )
+        clean = stored_pixels(clean)
+        clean_grey = clean.ndim == 2
         clean_path = tmp / "clean" / item.split / f"{item.stem}.png"
-        write_png(clean_path, loaded.clean)
+        write_png(clean_path, clean)
     for instance in loaded.instances:
         instance.compact()
     provenance = {"source": item.origin, **loaded.provenance}
-    return ImageRecord(image_path, clean_path, width, height, loaded.instances, provenance)
+    record = ImageRecord(image_path, clean_path, width, height, loaded.instances, provenance)
+    return record, image.ndim == 2 and clean_grey
 
 
 def _write_outputs(info, source_dir, converted, tmp: Path) -> None:
-    """3. One COCO file per split, then the manifest."""
+    """3. One COCO file per split, then the manifest (greyscale: every image has one channel)."""
+    greyscale = all(grey for _, _, grey in converted)
+    converted = [(item, record) for item, record, _ in converted]
     splits: dict[str, Any] = {}
     for split in SPLITS:
         records = [record for item, record in converted if item.split == split]
@@ -132,6 +141,8 @@ def _write_outputs(info, source_dir, converted, tmp: Path) -> None:
             "dataset_yaml_sha256": info_hash(info.name),
             "source": None if source_dir is None else str(source_dir),
             "classes": info.coco_categories(),
+            "greyscale": greyscale,
+            "clean_reference": info.clean_reference,
             "splits": splits,
         },
     )

@@ -39,7 +39,7 @@ def _row(record: ImageRecord, names: list[str], cell: int) -> np.ndarray:
     clean = record.load_clean()
     clean = np.zeros_like(image) if clean is None else clean
     overlay = image.copy()
-    scale = cell / image.shape[1]
+    sx, sy = cell / image.shape[1], cell / image.shape[0]  # each panel is squeezed to cell x cell
     for instance in record.instances:
         colour = PALETTE[names.index(instance.class_name) % len(PALETTE)]
         overlay[instance.mask] = (0.35 * overlay[instance.mask] + 0.65 * np.array(colour)).astype(
@@ -50,7 +50,8 @@ def _row(record: ImageRecord, names: list[str], cell: int) -> np.ndarray:
     ]
     for instance in record.instances:
         colour = PALETTE[names.index(instance.class_name) % len(PALETTE)]
-        x, y, w, h = (v * scale for v in instance.bbox_xywh)
+        x, y, w, h = instance.bbox_xywh
+        x, y, w, h = x * sx, y * sy, w * sx, h * sy
         cv2.rectangle(panels[2], (int(x), int(y)), (int(x + w), int(y + h)), colour, 1)
         cv2.putText(
             panels[2],

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from conditioning.errors import DefectforgeError
-from pipeline.paths import PROJECT_ROOT, datasets_root
+from pipeline.data.layouts import CLEAN_REFERENCES, CocoLayout, Layout
+from pipeline.paths import datasets_root, datasets_search_path
 
 SPLITS = ("train", "test")
 """The splits of a prepared dataset."""
@@ -33,73 +34,17 @@ class Source(_Model):
     url: str | None = Field(None, description="upstream home page or repository")
     revision: str | None = Field(None, description="upstream commit or version")
     path: str | None = Field(
-        None, description="default local copy; relative paths resolve against the project root"
+        None, description="default local copy; relative paths resolve against the folder that "
+        "holds the datasets folder (the project root for the bundled lines)"
     )
 
 
-class SampleSplit(_Model):
-    boards: int = Field(ge=1, description="images in this split")
-    defect_free: int = Field(0, ge=0, description="how many of them have no defect")
+class InpaintConfig(_Model):
+    """`clean_reference: inpaint`: how real defects are removed to make a clean reference."""
 
-
-class SampleLayout(_Model):
-    """The procedural sample line (`pipeline/data/sample_board.py`)."""
-
-    format: Literal["sample"]
-    image_size: int = Field(256, ge=96, le=1024)
-    seed: int = Field(0, ge=0)
-    defects_per_image: tuple[int, int] = (1, 4)
-    train: SampleSplit = SampleSplit(boards=200, defect_free=40)
-    test: SampleSplit = SampleSplit(boards=100, defect_free=20)
-
-
-class DeepPCBLayout(_Model):
-    """A DeepPCB checkout: `PCBData/` with list files, `*_test.jpg`/`*_temp.jpg`, `*_not/*.txt`."""
-
-    format: Literal["deeppcb"]
-    train_list: str = "PCBData/trainval.txt"
-    test_list: str = "PCBData/test.txt"
-    threshold: int = Field(127, ge=0, le=255, description="binarisation threshold")
-    max_shift: int = Field(3, ge=0, le=8, description="px: template misalignment searched")
-
-
-class CocoSplit(_Model):
-    annotations: str = Field(description="COCO json, relative to the source folder")
-    images: str = Field(description="image folder that `file_name` is relative to")
-    clean: str | None = Field(None, description="folder of clean references, same file names")
-
-
-class CocoLayout(_Model):
-    """Any COCO detection/instance file per split (boxes without masks get box-shaped masks)."""
-
-    format: Literal["coco"]
-    train: CocoSplit
-    test: CocoSplit
-
-
-class FolderLayout(_Model):
-    """MVTec-AD-style folders: train/good, test/<defect>/, ground_truth/<defect>/<stem>_mask.png."""
-
-    format: Literal["mvtec"]
-    good: str = "train/good"
-    test: str = "test"
-    ground_truth: str = "ground_truth"
-    mask_suffix: str = "_mask"
-    defects: dict[str, str] = Field(
-        default_factory=dict, description="defect folder -> class name (default: same name)"
-    )
-
-
-Layout = Annotated[
-    SampleLayout | DeepPCBLayout | CocoLayout | FolderLayout, Field(discriminator="format")
-]
-CLEAN_REFERENCES = {
-    "sample": {"rendered"},
-    "deeppcb": {"template"},
-    "coco": {"folder", "none"},
-    "mvtec": {"good_images", "none"},
-}
-"""Where each format's clean references come from."""
+    dilate_px: int = Field(3, ge=0, le=32, description="px each mask (or box) grows before inpainting")
+    radius: int = Field(5, ge=1, le=32, description="px neighbourhood OpenCV's inpainting reads")
+    method: Literal["telea", "ns"] = Field("telea", description="OpenCV method: telea | ns (Navier-Stokes)")
 
 
 class DatasetInfo(_Model):
@@ -109,11 +54,13 @@ class DatasetInfo(_Model):
     description: str = ""
     license: str = Field(min_length=1)
     source: Source = Source()
-    format: Literal["sample", "deeppcb", "coco", "mvtec"]
-    clean_reference: Literal["rendered", "template", "folder", "good_images", "none"] = Field(
+    format: Literal["sample", "deeppcb", "coco", "mvtec", "folder", "voc", "yolo"]
+    clean_reference: Literal["rendered", "template", "folder", "good_images", "inpaint", "none"] = Field(
         description="rendered (drawn without defects), template (paired image), folder "
-        "(a folder of clean images), good_images (defect-free images only), none"
+        "(a folder of clean images), good_images (defect-free images only), inpaint (real "
+        "defects inpainted away; defect-free images are their own), none"
     )
+    inpaint: InpaintConfig = Field(default_factory=InpaintConfig, description="clean_reference: inpaint")
     classes: list[ClassInfo] = Field(min_length=1)
     layout: Layout
 
@@ -172,27 +119,33 @@ class DatasetInfo(_Model):
         return [{"id": c.id, "name": c.name, "supercategory": self.name} for c in self.classes]
 
     def source_path(self, override: str | Path | None = None) -> Path | None:
-        """The raw data folder: `override`, else `source.path` (relative to the project root)."""
-        raw = override if override is not None else self.source.path
-        if raw is None:
+        """The raw data folder: `override` (relative to the working directory), else `source.path`
+        (relative to the folder that holds the product line folders)."""
+        if override is not None:
+            return Path(override).expanduser().resolve()
+        if self.source.path is None:
             return None
-        path = Path(raw).expanduser()
-        return (path if path.is_absolute() else PROJECT_ROOT / path).resolve()
+        path = Path(self.source.path).expanduser()
+        return (path if path.is_absolute() else dataset_dir(self.name).parent.parent / path).resolve()
 
 
 def dataset_dir(name: str) -> Path:
-    """`datasets/<name>/`."""
+    """`<root>/<name>/` of the first search-path root that has `<name>/dataset.yaml`
+    (the first root when none has: where `data init` writes a new line)."""
+    for root in datasets_search_path():
+        if (root / name / "dataset.yaml").is_file():
+            return root / name
     return datasets_root() / name
 
 
 def spec_path(name: str) -> Path:
-    """`datasets/<name>/defects.yaml`, the product line's defect-spec library."""
+    """`<root>/<name>/defects.yaml`, the product line's defect-spec library."""
     return dataset_dir(name) / "defects.yaml"
 
 
 def list_datasets() -> list[str]:
-    """Names of the folders under `datasets/` that have a dataset.yaml."""
-    return sorted(p.parent.name for p in datasets_root().glob("*/dataset.yaml"))
+    """Names of the product lines found along the datasets search path."""
+    return sorted({p.parent.name for root in datasets_search_path() for p in root.glob("*/dataset.yaml")})
 
 
 def info_hash(name: str) -> str:

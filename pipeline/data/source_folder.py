@@ -1,99 +1,79 @@
-"""Reader of MVTec-AD-style folders: good images for train, defect folders with mask images.
+"""Reader of plain folders: defect images by glob, one mask image per defect image, a class per folder.
 
-<source>/train/good/*.png                      defect-free    -> split train
-<source>/test/<defect>/*.png                   'good' or a defect -> split test
-<source>/ground_truth/<defect>/<stem>_mask.png one mask per defect image; each connected
-                                               part becomes one instance of class <defect>
+<source>/<class>/<stem>.jpg  + <source>/<class>/<stem>.png      masks beside the images
+<source>/images/<class>/x.jpg + <source>/masks/<class>/x.png     masks in a parallel folder
+<source>/good/*.jpg                                               defect-free (layout.defect_free)
+
+`layout.masks` is the mask path pattern ({dir}, {parent}, {stem}); each connected part of a mask
+is one instance of the image's class (its folder name, or `layout.class_map`). Images are split
+per class, seeded (`layout.test_share`, `layout.seed`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from conditioning.errors import DefectforgeError
-from pipeline.data.records import InstanceRecord, load_grey, load_rgb
+from pipeline.data.reader_tools import (
+    NO_PROVENANCE,
+    check_class,
+    glob_images,
+    mask_instances,
+    seeded_split,
+)
+from pipeline.data.records import load_rgb
 from pipeline.data.registry import DatasetInfo
 from pipeline.data.sources import LoadedItem, SourceItem, require_dir
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-GOOD = "good"
+DEFECT_FREE = "(defect-free)"
 
 
-def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+def mask_path(source: Path, pattern: str, image: Path) -> Path:
+    """The mask file of `image` under the layout's `masks` pattern."""
+    relative = image.relative_to(source)
+    try:
+        return source / pattern.format(dir=relative.parent.as_posix(), parent=image.parent.name, stem=image.stem)
+    except (KeyError, IndexError, ValueError) as error:
+        raise DefectforgeError(
+            f"layout.masks {pattern!r}: unknown placeholder {error}; use {{dir}}, {{parent}}, {{stem}}"
+        ) from error
 
 
 def list_items(info: DatasetInfo, source: Path | None) -> list[SourceItem]:
-    """Good train images, then every test image with its mask file (checked to exist)."""
+    """Defect images with their masks (checked to exist) and defect-free images, split per class."""
     source = require_dir(source, info.name)
     layout = info.layout
-    good = source / layout.good
-    if not good.is_dir():
-        raise DefectforgeError(f"{good}: folder of good images not found (layout.good)")
-    items = [
-        SourceItem("train", f"{GOOD}_{p.stem}", p.relative_to(source).as_posix(), {"image": str(p)})
-        for p in _images(good)
-    ]
-    test = source / layout.test
-    if not test.is_dir():
-        raise DefectforgeError(f"{test}: test folder not found (layout.test)")
-    for folder in sorted(p for p in test.iterdir() if p.is_dir()):
-        name = None if folder.name == GOOD else layout.defects.get(folder.name, folder.name)
-        if name is not None and name not in info.class_names:
+    free = glob_images(source, layout.defect_free, "layout.defect_free") if layout.defect_free else []
+    candidates = [p for p in glob_images(source, layout.images, "layout.images") if p not in set(free)]
+    masks = {p: mask_path(source, layout.masks, p) for p in candidates}
+    mask_files = set(masks.values())
+    defects = [p for p in candidates if p not in mask_files]
+    if not defects:
+        raise DefectforgeError(f"{source}: every file matching layout.images {layout.images!r} is a mask")
+    classes = {}
+    for image in defects:
+        if not masks[image].is_file():
             raise DefectforgeError(
-                f"{folder}: defect folder maps to class {name!r}, not in dataset.yaml classes "
-                f"{info.class_names}; add it or map it in layout.defects"
+                f"{masks[image]}: mask of {image} not found (layout.masks {layout.masks!r}); "
+                "fix the pattern or add the mask"
             )
-        for path in _images(folder):
-            mask = None
-            if name is not None:
-                mask = (
-                    source
-                    / layout.ground_truth
-                    / folder.name
-                    / f"{path.stem}{layout.mask_suffix}.png"
-                )
-                if not mask.is_file():
-                    raise DefectforgeError(f"{mask}: ground-truth mask of {path} not found")
-            items.append(
-                SourceItem(
-                    "test",
-                    f"{folder.name}_{path.stem}",
-                    path.relative_to(source).as_posix(),
-                    {
-                        "image": str(path),
-                        "mask": None if mask is None else str(mask),
-                        "class": name,
-                    },
-                )
-            )
+        folder = image.parent.name
+        classes[image] = check_class(info, layout.class_map.get(folder, folder), str(image.parent),
+                                     "add it there or map the folder in layout.class_map")
+    split = seeded_split({**classes, **dict.fromkeys(free, DEFECT_FREE)}, layout.test_share, layout.seed)
+    items = []
+    for image in [*defects, *free]:
+        stem = image.relative_to(source).with_suffix("").as_posix().replace("/", "__")
+        payload = {"image": str(image), "mask": str(masks[image]) if image in classes else None,
+                   "class": classes.get(image)}
+        items.append(SourceItem(split[image], stem, image.relative_to(source).as_posix(), payload))
     return items
 
 
 def load_item(info: DatasetInfo, item: SourceItem) -> LoadedItem:
-    """Pixels; instances from the connected parts of the mask; good images are their own clean reference."""
+    """Pixels; one instance per connected part of the mask (none for defect-free images)."""
     image = load_rgb(item.payload["image"])
-    provenance = {"spec_hash": None, "seed": None, "generator": None, "revision": None}
-    mask_path = item.payload.get("mask")
-    if mask_path is None:
-        clean = image.copy() if info.clean_reference == "good_images" else None
-        return LoadedItem(image, clean, [], provenance)
-    mask = load_grey(mask_path) > 127
-    if mask.shape != image.shape[:2]:
-        raise DefectforgeError(
-            f"{mask_path}: mask is {mask.shape[::-1]}, image {image.shape[1::-1]}"
-        )
-    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    name = item.payload["class"]
-    instances = [
-        InstanceRecord(name, info.category_id(name), mask=labels == label)
-        for label in range(1, count)
-    ]
-    if not instances:
-        raise DefectforgeError(
-            f"{mask_path}: mask is empty but {item.payload['image']} is in a defect folder"
-        )
-    return LoadedItem(image, None, instances, provenance)
+    if item.payload["mask"] is None:
+        return LoadedItem(image, None, [], dict(NO_PROVENANCE))
+    instances = mask_instances(info, item.payload["mask"], image.shape[:2], item.payload["class"], item.payload["image"])
+    return LoadedItem(image, None, instances, dict(NO_PROVENANCE))

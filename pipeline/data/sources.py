@@ -21,7 +21,10 @@ READERS = {
     "sample": "pipeline.data.source_sample",
     "deeppcb": "pipeline.data.source_deeppcb",
     "coco": "pipeline.data.source_coco",
-    "mvtec": "pipeline.data.source_folder",
+    "mvtec": "pipeline.data.source_mvtec",
+    "folder": "pipeline.data.source_folder",
+    "voc": "pipeline.data.source_voc",
+    "yolo": "pipeline.data.source_yolo",
 }
 """format -> reader module."""
 

@@ -147,6 +147,14 @@ class CompactBackend(GeneratorBackend):
 
     @torch.no_grad()
     def sample(self, batch: CropBatch, seeds: list[int], steps: int | None = None) -> torch.Tensor:
+        return self._denoise(batch, seeds, steps, use_control=True)
+
+    @torch.no_grad()
+    def sample_clean(self, batch: CropBatch, seeds: list[int], steps: int | None = None) -> torch.Tensor:
+        """Fill each crop's region with clean surface: the stage-1 base alone, no control adapter."""
+        return self._denoise(batch, seeds, steps, use_control=False)
+
+    def _denoise(self, batch: CropBatch, seeds: list[int], steps: int | None, use_control: bool) -> torch.Tensor:
         device = batch.image.device
         scheduler = DDIMScheduler.from_config(self.scheduler.config)
         scheduler.set_timesteps(steps or self.config.inference_steps, device=device)
@@ -157,7 +165,7 @@ class CompactBackend(GeneratorBackend):
         timesteps = list(scheduler.timesteps)
         for i, t in enumerate(timesteps):
             tt = t.expand(len(batch)).to(device)
-            prediction = self._predict(x, tt, batch, use_control=True)
+            prediction = self._predict(x, tt, batch, use_control=use_control)
             x = scheduler.step(prediction, t, x).prev_sample
             if i + 1 < len(timesteps):
                 t_prev = timesteps[i + 1].expand(len(batch))

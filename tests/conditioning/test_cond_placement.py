@@ -94,3 +94,15 @@ def test_plan_tops_up_and_caps():
     lib = library(min_per_image=2, max_per_image=3, defect={"count": [0, 9]})
     for seed in range(20):
         assert 2 <= len(plan_instances(lib, np.random.default_rng(seed))) <= 3
+
+
+def test_occupied_pixels_are_kept_min_distance_away():
+    import cv2
+
+    occupied = np.zeros((64, 64), bool)
+    occupied[:, 20:44] = True  # a real defect image's own defects cover the middle
+    lib = library(min_distance=4, defect={"kind": "pit", "count": 3, "placement": {"surface": "any"}})
+    for seed in range(5):
+        placed = place_defects(lib, np.ones((64, 64), bool), np.random.default_rng(seed), occupied=occupied)
+        distance = cv2.distanceTransform((~occupied).astype(np.uint8), cv2.DIST_L2, 3)
+        assert placed and all(distance[p.mask].min() >= 4 for p in placed)
