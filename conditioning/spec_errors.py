@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from conditioning.errors import DefectforgeError
 from conditioning.spec import DefectLibrary, library_json_schema
+from conditioning.spec_yaml import SpecYamlError, read_spec_yaml
 
 Loc = tuple[str | int, ...]
 
@@ -46,20 +47,10 @@ def parse_and_validate(path: Path) -> DefectLibrary:
     """Parse YAML (with node marks), validate with pydantic plus cross-field checks."""
     if not path.is_file():
         raise DefectforgeError(f"spec file not found: {path} (give a defects.yaml path)")
-    text = path.read_text(encoding="utf-8")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = getattr(error, "problem", None) or str(error)
-        context, where = getattr(error, "context", None), getattr(error, "context_mark", None)
-        if context and where and where is not mark:
-            reason += f" ({context} at line {where.line + 1}, column {where.column + 1})"
-        raise SpecError(
-            [Problem(str(path), line, col, "", f"YAML syntax error: {reason}")]
-        ) from None
+        root, data = read_spec_yaml(path)
+    except SpecYamlError as error:
+        raise SpecError([Problem(str(path), error.line, error.column, "", error.message)]) from None
     locator = _Locator(str(path), root)
     if not isinstance(data, dict):
         raise SpecError(
@@ -72,6 +63,7 @@ def parse_and_validate(path: Path) -> DefectLibrary:
     except ValidationError as error:
         problems += [_from_pydantic(locator, e) for e in error.errors()]
     problems += [locator.problem(loc, msg) for loc, msg in cross_check(data)]
+    problems += [locator.problem(loc, msg) for loc, msg in check_region_masks(data, path)]
     if problems or library is None:
         raise SpecError(problems)
     return library
@@ -89,21 +81,19 @@ def cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
     for i, entry in enumerate(defects):
         if not isinstance(entry, dict):
             continue
-        name = entry.get("name")
-        if isinstance(name, str) and name in names:
+        name, cls, kind = (_text(entry.get(key)) for key in ("name", "class", "kind"))
+        if name is not None and name in names:
             found.append((("defects", i, "name"), f"duplicate defect name `{name}`"))
         names.add(name)
-        cls = entry.get("class")
-        if isinstance(cls, str) and classes and cls not in classes:
+        if cls is not None and classes and cls not in classes:
             found.append((("defects", i, "class"), _unknown("class", cls, classes)))
-        kind = entry.get("kind")
-        if isinstance(kind, str) and kind not in KINDS:
+        if kind is not None and kind not in KINDS:
             found.append((("defects", i, "kind"), _unknown("kind", kind, sorted(KINDS))))
         shape = entry.get("shape")
         if kind in KINDS and isinstance(shape, dict):
             reads = list(KINDS[kind].params)
             for key in shape:
-                if key not in reads and key in _shape_fields():
+                if isinstance(key, str) and key not in reads and key in _shape_fields():
                     found.append(
                         (
                             ("defects", i, "shape", key),
@@ -113,7 +103,8 @@ def cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
         placement = entry.get("placement")
         if isinstance(placement, dict):
             for field in ("regions", "keep_out"):
-                for j, region in enumerate(placement.get(field) or []):
+                names_there = placement.get(field)
+                for j, region in enumerate(names_there if isinstance(names_there, list) else []):
                     if isinstance(region, str) and region not in regions:
                         found.append(
                             (
@@ -124,6 +115,26 @@ def cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
                             )
                         )
     return found
+
+
+def check_region_masks(data: dict[str, Any], path: Path) -> list[tuple[Loc, str]]:
+    """Each region `mask:` must name a decodable image inside the spec file's folder."""
+    from conditioning.region_masks import region_mask_problem
+
+    regions = data.get("regions")
+    found: list[tuple[Loc, str]] = []
+    for name, region in regions.items() if isinstance(regions, dict) else []:
+        mask = region.get("mask") if isinstance(region, dict) else None
+        if isinstance(mask, str):
+            problem = region_mask_problem(path.resolve().parent, mask)
+            if problem:
+                found.append((("regions", name, "mask"), problem))
+    return found
+
+
+def _text(value: Any) -> str | None:
+    """`value` when it is a string (other types are reported by pydantic), else None."""
+    return value if isinstance(value, str) else None
 
 
 def _unknown(what: str, value: str, valid: list[str]) -> str:
@@ -149,7 +160,8 @@ def _from_pydantic(locator: _Locator, error: dict[str, Any]) -> Problem:
         return locator.problem(loc[:-1], f"missing required key `{loc[-1]}`")
     got = error.get("input")
     if not isinstance(got, dict | list) and "(got" not in message:
-        message += f" (got {got!r})"
+        shown = repr(got)
+        message += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
     return locator.problem(loc, message)
 
 
@@ -209,11 +221,18 @@ class _Locator:
     def duplicate_keys(self) -> list[Problem]:
         problems: list[Problem] = []
         stack = [self.root] if self.root else []
+        visited: set[int] = set()
         while stack:
             node = stack.pop()
+            if id(node) in visited:  # a node graph may share nodes; walk each once
+                continue
+            visited.add(id(node))
             if isinstance(node, yaml.MappingNode):
                 seen: set[str] = set()
                 for key, value in node.value:
+                    if not isinstance(key, yaml.ScalarNode):
+                        stack.append(value)
+                        continue
                     if key.value in seen:
                         problems.append(
                             Problem(

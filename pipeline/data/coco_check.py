@@ -47,7 +47,7 @@ def check_coco(
     try:
         document = load_coco_json(path)
     except DefectforgeError as error:
-        report.problems.append(str(error))
+        report.problems.extend(getattr(error, "problems", None) or [str(error)])
         return report
     report.images, report.annotations = len(document["images"]), len(document["annotations"])
     report.categories = len(document["categories"])
