@@ -138,4 +138,4 @@ def test_hash_refuses_a_mask_outside_the_folder_of_a_library_built_in_code(tmp_p
     library = load_library(write_bytes(tmp_path, GOOD.encode()))
     library.regions["r"] = Region.model_validate({"mask": "../../etc/passwd"})
     with pytest.raises(DefectforgeError, match="leaves the spec's folder"):
-        library.content_hash
+        _ = library.content_hash
