@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from conditioning.errors import DefectforgeError
+from pipeline.models.weights_check import read_json_object
 from pipeline.render import Job, RenderConfig, Rendered, render
 
 
@@ -171,7 +172,7 @@ def assemble_set(
 def _card_conventions(model_dir: Path) -> tuple[list[float], list[list[int]] | None]:
     """From the model card: the real boxes' padding past the mask (px per side) and the palette."""
     file = model_dir / "model_card.json"
-    card = json.loads(file.read_text()) if file.is_file() else {}
+    card = read_json_object(file, "the model card") if file.is_file() else {}
     return card.get("box_padding_px", [0.0] * 4), card.get("palette")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from conditioning.errors import DefectforgeError
+from pipeline.models.weights_check import read_json_object
 
 MODEL_FILE = "defectforge_model.json"
 STAGES = ("base", "control")
@@ -118,4 +119,7 @@ def read_model_meta(path: Path) -> dict:
             f"{file}: no generator model here (missing {MODEL_FILE}). "
             "Train one with `defectforge train --dataset NAME` or pass --model DIR of a trained model."
         )
-    return json.loads(file.read_text())
+    meta = read_json_object(file, "the model description")
+    if not isinstance(meta.get("backend"), str):
+        raise DefectforgeError(f"{file}: `backend` missing or not a string; retrain the model")
+    return meta
