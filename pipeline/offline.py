@@ -18,6 +18,7 @@ OFFLINE_FLAGS = {
     "NO_ALBUMENTATIONS_UPDATE": "1",
     "YOLO_OFFLINE": "1",
     "YOLO_AUTOINSTALL": "false",
+    "ULTRALYTICS_SAFE_LOAD": "1",  # .pt files: weights_only unpickling, no code from data files
     "MPLBACKEND": "Agg",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "true",
