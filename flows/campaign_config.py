@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from conditioning.errors import DefectforgeError
-from pipeline.paths import PROJECT_ROOT, datasets_root, runs_root
+from pipeline.paths import PROJECT_ROOT, check_name, datasets_root, runs_root
 
 
 class DaskConfig(BaseModel):
@@ -85,9 +85,15 @@ class CampaignConfig(BaseModel):
     runner: Literal["local", "dask"] = Field("local", description="Task runner for mapped tasks.")
     dask: DaskConfig = Field(default_factory=DaskConfig, description="Dask cluster (runner: dask).")
 
+    @field_validator("name")
+    @classmethod
+    def _one_folder(cls, name: str | None) -> str | None:
+        return None if name is None else check_name(name, "campaign name")
+
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, dataset: str) -> str:
+        check_name(dataset, "dataset")
         if not (datasets_root() / dataset / "dataset.yaml").exists():
             known = sorted(p.parent.name for p in datasets_root().glob("*/dataset.yaml"))
             raise ValueError(
@@ -161,7 +167,7 @@ def build_config(values: dict[str, Any], *, origin: str = "campaign config") -> 
         for problem in error.errors():
             field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
             got = "" if problem["type"] == "missing" else f" (got {problem.get('input')!r})"
-            lines.append(f"{origin}: {field}: {problem['msg']}{got}")
+            lines.append(f"{origin}: {field}: {problem['msg'].removeprefix('Value error, ')}{got}")
         fields = ", ".join(CampaignConfig.model_fields)
         raise DefectforgeError(
             "invalid campaign config:\n  " + "\n  ".join(lines) + f"\n  known fields: {fields}"

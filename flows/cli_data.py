@@ -121,6 +121,12 @@ def export_yolo_command(
     segments: Annotated[
         bool, typer.Option("--segments", help="polygon labels instead of boxes")
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="replace a non-empty --out folder that an export did not write"
+        ),
+    ] = False,
 ) -> None:
     """Write YOLO labels + data.yaml (train = real [+ extra], val = the test split)."""
     from pipeline.data.prepared import PreparedDataset
@@ -135,6 +141,7 @@ def export_yolo_command(
         val=(prepared.coco_path("test"), prepared.root),
         segments=segments,
         budget_path=budget,
+        overwrite=overwrite,
     )
     console.print(f"wrote {data_yaml}")
 

@@ -78,13 +78,37 @@ def fresh_temp_dir(target: Path) -> Path:
     return tmp
 
 
-def swap_dir(tmp: Path, target: Path) -> None:
-    """Put the finished folder `tmp` in place of `target` by renames (old one removed after)."""
+def swap_dir(tmp: Path, target: Path, *, overwrite: bool = False) -> None:
+    """Put the finished folder `tmp` in place of `target` by renames (old one removed after).
+
+    A non-empty `target` is only replaced when defectforge wrote it (it holds `OWNED_MARKER`)
+    or `overwrite` is set; `tmp` gets the marker, so the next run may replace it."""
+    check_replaceable(target, overwrite=overwrite)
+    write_bytes(tmp / OWNED_MARKER, b"written by defectforge; replaced on the next run\n")
     old = target.parent / f".{target.name}.old-{os.getpid()}"
     if target.exists():
         os.replace(target, old)
     os.replace(tmp, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+OWNED_MARKER = ".defectforge-output"
+"""File in every folder defectforge builds whole (and may therefore replace)."""
+
+
+def check_replaceable(target: Path, *, overwrite: bool = False) -> None:
+    """DefectforgeError unless `target` is absent, an empty folder, ours, or `overwrite` is set."""
+    from conditioning.errors import DefectforgeError
+
+    if overwrite or not target.exists() or (target / OWNED_MARKER).is_file():
+        return
+    if not target.is_dir():
+        raise DefectforgeError(f"{target}: exists and is not a folder; choose another output path")
+    if any(target.iterdir()):
+        raise DefectforgeError(
+            f"{target}: folder is not empty and was not written by defectforge; choose another "
+            "output folder, or pass --overwrite to replace its contents"
+        )
 
 
 def _alive(pid: int) -> bool:

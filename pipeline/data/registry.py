@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from conditioning.errors import DefectforgeError
-from pipeline.paths import PROJECT_ROOT, datasets_root
+from pipeline.paths import PROJECT_ROOT, check_name, datasets_root
 
 SPLITS = ("train", "test")
 """The splits of a prepared dataset."""
@@ -181,7 +181,11 @@ class DatasetInfo(_Model):
 
 
 def dataset_dir(name: str) -> Path:
-    """`datasets/<name>/`."""
+    """`datasets/<name>/` (`name` must be one folder name)."""
+    try:
+        check_name(name, "dataset")
+    except ValueError as error:
+        raise DefectforgeError(str(error)) from None
     return datasets_root() / name
 
 
