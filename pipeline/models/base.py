@@ -86,10 +86,10 @@ class GeneratorBackend(ABC):
         """Save weights and the small JSON that names the backend."""
         path.mkdir(parents=True, exist_ok=True)
         self.save_weights(path)
+        from pipeline.data.atomic import write_bytes
+
         meta = {"backend": self.name, "classes": self.classes, "config": self.config_dict()}
-        tmp = path / f".{MODEL_FILE}.tmp"
-        tmp.write_text(json.dumps(meta, indent=2))
-        tmp.replace(path / MODEL_FILE)
+        write_bytes(path / MODEL_FILE, json.dumps(meta, indent=2).encode())
 
     def to(self, device: torch.device | str) -> GeneratorBackend:
         """Move every module to `device`."""
