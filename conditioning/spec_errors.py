@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,7 +168,7 @@ def _from_pydantic(locator: _Locator, error: dict[str, Any]) -> Problem:
 
 def _schema_keys(loc: Loc) -> list[str]:
     """Valid keys of the mapping at `loc`, read from the JSON schema."""
-    schema = library_json_schema()
+    schema = _schema()
     defs = schema.get("$defs", {})
     node: dict[str, Any] = schema
     for part in (*loc, None):
@@ -181,6 +182,12 @@ def _schema_keys(loc: Loc) -> list[str]:
         else:
             node = node.get("additionalProperties", {}) or {}
     return list(node.get("properties", {}))
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    """The JSON schema, built once (read only here)."""
+    return library_json_schema()
 
 
 def _resolve(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
-MAX_SPEC_BYTES = 1_000_000
+MAX_SPEC_BYTES = 256_000
 """A spec file larger than this is refused before it is parsed (the shipped ones are ~3 kB)."""
 MAX_DEPTH = 24
 """Deepest allowed nesting of mappings and sequences (a valid spec needs 6)."""
@@ -115,6 +115,14 @@ class _SpecLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def fetch_flow_collection_start(self, TokenClass):  # noqa: ANN001, ANN201, N803 - PyYAML's
+        # the scanner's simple-key bookkeeping is quadratic in flow depth: stop before the parser
+        if self.flow_level >= MAX_DEPTH:
+            raise ConstructorError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", self.get_mark()
+            )
+        super().fetch_flow_collection_start(TokenClass)
 
     def construct_object(self, node, deep=False):  # noqa: ANN001, ANN201 - PyYAML's signature
         try:
