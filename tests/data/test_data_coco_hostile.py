@@ -51,7 +51,7 @@ def _variant(**changes) -> dict:
         (_variant(images__0__width="128"), "images[0]: `width` must be an integer in 1..65536"),
         (_variant(info="x"), "`info` must be an object (got str)"),
         (_variant(images__0__width=-8), "`width` must be an integer in 1..65536 (got -8)"),
-        (_variant(images__0__file_name="../../../../../etc/passwd"), "must not leave the images"),
+        (_variant(images__0__file_name="../../../../../etc/passwd"), "resolves outside the images"),
         (_variant(images__0__file_name="/etc/passwd"), "must be relative to the images folder"),
         (_variant(annotations__0__bbox=[1, 1, -2, 2]), "width and height must be >= 0"),
         (_variant(annotations__0__bbox=[1, "a", 2, 2]), "`bbox` must be [x, y, w, h] numbers"),
