@@ -10,6 +10,7 @@ import numpy as np
 
 from conditioning.errors import DefectforgeError
 from conditioning.masks import KINDS, Canvas, MaskKind
+from conditioning.region_masks import region_mask_path
 from conditioning.spec import SIZE_PARAMS, DefectLibrary, DefectSpec, Range, Region
 
 MAX_TRIES = 100
@@ -110,7 +111,7 @@ def region_mask(library: DefectLibrary, name: str, shape: tuple[int, int]) -> np
     region: Region = library.regions[name]
     h, w = shape
     if region.mask is not None:
-        return _mask_file(str(library.base_dir / region.mask), shape).copy()
+        return _mask_file(str(region_mask_path(library.base_dir, region.mask)), shape).copy()
     points = np.array(region.polygon, float)
     if region.units == "fraction":
         points = points * [w, h]

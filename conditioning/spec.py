@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import yaml
@@ -20,14 +20,27 @@ from pydantic import (
 )
 
 from conditioning.errors import DefectforgeError
+from conditioning.region_masks import region_mask_path
 
 SCHEMA_MODELINE = "# yaml-language-server: $schema=../defect-spec.schema.json"
 SIZE_PARAMS = ("length", "width", "radius", "gap")
 """Shape params measured in pixels: a severity level's `size` multiplies them."""
+MAX_PX = 4096
+"""Upper bound of every pixel size and distance in a spec (shape params, spacing, borders)."""
+MAX_COUNT = 1000
+"""Upper bound of instance counts (per defect and per image) and of list lengths."""
+NAME_CHARS = 200
+"""Longest name (product, class, defect, kind, region, severity level)."""
+PROMPT_CHARS = 2000
+"""Longest prompt (CLIP reads 77 tokens; the rest is ignored anyway)."""
+Name = Annotated[str, Field(min_length=1, max_length=NAME_CHARS)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False
+    )
+    """strict: `"5"` or `true` is not a number; allow_inf_nan: `.nan`, `.inf`, `1e999` refused."""
 
 
 class Range(_Model):
@@ -126,6 +139,15 @@ class ShapeParams(_Model):
     def _positive(cls, value: Range | None) -> Range | None:
         if value is not None and value.min <= 0:
             raise ValueError(f"expected pixels > 0 (got min {_num(value.min)})")
+        if value is not None and value.max > MAX_PX:
+            raise ValueError(f"expected pixels <= {MAX_PX} (got max {_num(value.max)})")
+        return value
+
+    @field_validator("branches", "bites")
+    @classmethod
+    def _few(cls, value: IntRange | None) -> IntRange | None:
+        if value is not None and value.max > 64:
+            raise ValueError(f"expected at most 64 (got max {value.max})")
         return value
 
     @field_validator("curvature", "roughness")
@@ -138,15 +160,15 @@ class ShapeParams(_Model):
     @field_validator("aspect")
     @classmethod
     def _aspect(cls, value: Range | None) -> Range | None:
-        if value is not None and value.min < 1:
-            raise ValueError(f"expected aspect >= 1 (got min {_num(value.min)})")
+        if value is not None and not (1 <= value.min and value.max <= 100):
+            raise ValueError(f"expected aspect in 1..100 (got {value!r})")
         return value
 
 
 class SeverityLevel(_Model):
     """One severity level: how often it is drawn and what it does to size and contrast."""
 
-    weight: float = Field(1.0, gt=0, description="relative probability of this level")
+    weight: float = Field(1.0, gt=0, le=1e6, description="relative probability of this level")
     size: float = Field(1.0, gt=0, le=10, description="multiplier on pixel shape params")
     contrast: float = Field(
         0.5, ge=0, le=1, description="0 faint .. 1 strong; becomes the instance severity"
@@ -160,11 +182,14 @@ def _default_severity() -> dict[str, SeverityLevel]:
 class Region(_Model):
     """A named area of the part: a polygon or a mask image (white = inside)."""
 
-    polygon: list[tuple[float, float]] | None = Field(
-        None, min_length=3, description="[[x, y], ...] vertices, in `units`"
+    polygon: list[Annotated[list[float], Field(min_length=2, max_length=2)]] | None = Field(
+        None, min_length=3, max_length=MAX_COUNT, description="[[x, y], ...] vertices, in `units`"
     )
     mask: str | None = Field(
-        None, description="image file relative to the spec file; white = inside"
+        None,
+        min_length=1,
+        max_length=1000,
+        description="image file relative to the spec file, inside its folder; white = inside",
     )
     units: Literal["fraction", "pixel"] = Field(
         "fraction", description="polygon coordinates as fractions of width/height or pixels"
@@ -181,6 +206,10 @@ class Region(_Model):
                     f"fraction coordinates must lie in 0..1 (got {list(bad[0])}); "
                     "use `units: pixel` for pixel coordinates"
                 )
+        if self.polygon and self.units == "pixel":
+            bad = [p for p in self.polygon if not all(0 <= c <= 16 * MAX_PX for c in p)]
+            if bad:
+                raise ValueError(f"pixel coordinates must lie in 0..{16 * MAX_PX} (got {bad[0]})")
         return self
 
 
@@ -192,55 +221,86 @@ class Placement(_Model):
         description="anchor on the part's foreground (e.g. copper), background (substrate), the "
         "foreground's edge, or anywhere; unset = the kind's default",
     )
-    regions: list[str] = Field(
-        default_factory=list, description="names from `regions`; empty = the whole image"
+    regions: list[Name] = Field(
+        default_factory=list,
+        max_length=MAX_COUNT,
+        description="names from `regions`; empty = the whole image",
     )
-    keep_out: list[str] = Field(
-        default_factory=list, description="names from `regions` the mask must not touch"
+    keep_out: list[Name] = Field(
+        default_factory=list,
+        max_length=MAX_COUNT,
+        description="names from `regions` the mask must not touch",
     )
     edge_band: float | None = Field(
-        None, gt=0, description="px: anchor within this distance of the foreground edge"
+        None, gt=0, le=MAX_PX, description="px: anchor within this distance of the foreground edge"
     )
-    border: int = Field(2, ge=0, description="px: anchors keep this far from the image border")
+    border: int = Field(
+        2, ge=0, le=MAX_PX, description="px: anchors keep this far from the image border"
+    )
     min_distance: float | None = Field(
-        None, ge=0, description="px between this defect and others; unset = library min_distance"
+        None,
+        ge=0,
+        le=MAX_PX,
+        description="px between this defect and others; unset = library min_distance",
     )
 
 
 class DefectSpec(_Model):
     """One defect entry: its class, mask kind, shape, severity, placement, count and prompt."""
 
-    name: str = Field(min_length=1, description="unique name of this entry")
-    class_name: str = Field(alias="class", description="one of the library's `classes`")
-    kind: str = Field(description="a registered mask kind (see `defectforge spec kinds`)")
+    name: Name = Field(description="unique name of this entry")
+    class_name: Name = Field(alias="class", description="one of the library's `classes`")
+    kind: Name = Field(description="a registered mask kind (see `defectforge spec kinds`)")
     shape: ShapeParams = Field(default_factory=ShapeParams)
-    severity: dict[str, SeverityLevel] = Field(
-        default_factory=_default_severity, min_length=1, description="named severity levels"
+    severity: dict[Name, SeverityLevel] = Field(
+        default_factory=_default_severity,
+        min_length=1,
+        max_length=64,
+        description="named severity levels",
     )
     placement: Placement = Field(default_factory=Placement)
     count: IntRange = Field(
         default_factory=lambda: IntRange(min=1, max=1), description="instances per image"
     )
-    prompt: str = Field("", description="text for text-conditioned generators")
+    prompt: str = Field(
+        "", max_length=PROMPT_CHARS, description="text for text-conditioned generators"
+    )
+
+    @field_validator("count")
+    @classmethod
+    def _bounded_count(cls, value: IntRange) -> IntRange:
+        if value.max > MAX_COUNT:
+            raise ValueError(f"expected at most {MAX_COUNT} instances (got max {value.max})")
+        return value
 
 
 class DefectLibrary(_Model):
     """All defect specs of one product line (`datasets/<name>/defects.yaml`)."""
 
-    product: str = Field(min_length=1, description="product line, e.g. `pcb`")
-    classes: list[str] = Field(
-        min_length=1, description="class names, same order as the dataset's dataset.yaml"
+    product: Name = Field(description="product line, e.g. `pcb`")
+    classes: list[Name] = Field(
+        min_length=1,
+        max_length=MAX_COUNT,
+        description="class names, same order as the dataset's dataset.yaml",
     )
     foreground: Literal["auto", "dark", "bright", "all"] = Field(
         "auto",
         description="how the part's foreground (copper, the part) is found when the caller gives "
         "none: Otsu threshold, then its dark side, bright side, the smaller side (auto), or all",
     )
-    regions: dict[str, Region] = Field(default_factory=dict, description="named areas")
-    min_distance: float = Field(4.0, ge=0, description="px kept between any two defects")
-    min_per_image: int = Field(1, ge=0, description="at least this many defects per image")
-    max_per_image: int | None = Field(None, ge=1, description="at most this many (unset: no cap)")
-    defects: list[DefectSpec] = Field(min_length=1)
+    regions: dict[Name, Region] = Field(
+        default_factory=dict, max_length=256, description="named areas"
+    )
+    min_distance: float = Field(
+        4.0, ge=0, le=MAX_PX, description="px kept between any two defects"
+    )
+    min_per_image: int = Field(
+        1, ge=0, le=MAX_COUNT, description="at least this many defects per image"
+    )
+    max_per_image: int | None = Field(
+        None, ge=1, le=MAX_COUNT, description="at most this many (unset: no cap)"
+    )
+    defects: list[DefectSpec] = Field(min_length=1, max_length=MAX_COUNT)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
@@ -273,8 +333,7 @@ def content_hash(library: DefectLibrary) -> str:
     for name in sorted(library.regions):
         region = library.regions[name]
         if region.mask is not None:
-            path = library.base_dir / region.mask
-            digest.update(path.read_bytes() if path.is_file() else b"missing")
+            digest.update(region_mask_path(library.base_dir, region.mask).read_bytes())
     return digest.hexdigest()[:16]
 
 

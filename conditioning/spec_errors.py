@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 
 from conditioning.errors import DefectforgeError
 from conditioning.spec import DefectLibrary, library_json_schema
+from conditioning.spec_yaml import SpecYamlError, parse_spec_text, read_spec_yaml
 
 Loc = tuple[str | int, ...]
 
@@ -46,24 +48,20 @@ def parse_and_validate(path: Path) -> DefectLibrary:
     """Parse YAML (with node marks), validate with pydantic plus cross-field checks."""
     if not path.is_file():
         raise DefectforgeError(f"spec file not found: {path} (give a defects.yaml path)")
-    return validate_text(path.read_text(encoding="utf-8"), path)
+    return _validate(path, lambda: read_spec_yaml(path))
 
 
 def validate_text(text: str, path: str | Path) -> DefectLibrary:
-    """Validate spec text as if read from `path` (problems name that file): an editor's buffer."""
+    """Validate spec text as if read from `path` (problems name that file): an editor's buffer,
+    under the same bounds as a file."""
+    return _validate(Path(path), lambda: parse_spec_text(text))
+
+
+def _validate(path: Path, parse) -> DefectLibrary:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = getattr(error, "problem", None) or str(error)
-        context, where = getattr(error, "context", None), getattr(error, "context_mark", None)
-        if context and where and where is not mark:
-            reason += f" ({context} at line {where.line + 1}, column {where.column + 1})"
-        raise SpecError(
-            [Problem(str(path), line, col, "", f"YAML syntax error: {reason}")]
-        ) from None
+        root, data = parse()
+    except SpecYamlError as error:
+        raise SpecError([Problem(str(path), error.line, error.column, "", error.message)]) from None
     locator = _Locator(str(path), root)
     if not isinstance(data, dict):
         raise SpecError(
@@ -76,6 +74,7 @@ def validate_text(text: str, path: str | Path) -> DefectLibrary:
     except ValidationError as error:
         problems += [_from_pydantic(locator, e) for e in error.errors()]
     problems += [locator.problem(loc, msg) for loc, msg in cross_check(data)]
+    problems += [locator.problem(loc, msg) for loc, msg in check_region_masks(data, path)]
     if problems or library is None:
         raise SpecError(problems)
     return library
@@ -93,21 +92,19 @@ def cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
     for i, entry in enumerate(defects):
         if not isinstance(entry, dict):
             continue
-        name = entry.get("name")
-        if isinstance(name, str) and name in names:
+        name, cls, kind = (_text(entry.get(key)) for key in ("name", "class", "kind"))
+        if name is not None and name in names:
             found.append((("defects", i, "name"), f"duplicate defect name `{name}`"))
         names.add(name)
-        cls = entry.get("class")
-        if isinstance(cls, str) and classes and cls not in classes:
+        if cls is not None and classes and cls not in classes:
             found.append((("defects", i, "class"), _unknown("class", cls, classes)))
-        kind = entry.get("kind")
-        if isinstance(kind, str) and kind not in KINDS:
+        if kind is not None and kind not in KINDS:
             found.append((("defects", i, "kind"), _unknown("kind", kind, sorted(KINDS))))
         shape = entry.get("shape")
         if kind in KINDS and isinstance(shape, dict):
             reads = list(KINDS[kind].params)
             for key in shape:
-                if key not in reads and key in _shape_fields():
+                if isinstance(key, str) and key not in reads and key in _shape_fields():
                     found.append(
                         (
                             ("defects", i, "shape", key),
@@ -117,7 +114,8 @@ def cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
         placement = entry.get("placement")
         if isinstance(placement, dict):
             for field in ("regions", "keep_out"):
-                for j, region in enumerate(placement.get(field) or []):
+                names_there = placement.get(field)
+                for j, region in enumerate(names_there if isinstance(names_there, list) else []):
                     if isinstance(region, str) and region not in regions:
                         found.append(
                             (
@@ -128,6 +126,26 @@ def cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
                             )
                         )
     return found
+
+
+def check_region_masks(data: dict[str, Any], path: Path) -> list[tuple[Loc, str]]:
+    """Each region `mask:` must name a decodable image inside the spec file's folder."""
+    from conditioning.region_masks import region_mask_problem
+
+    regions = data.get("regions")
+    found: list[tuple[Loc, str]] = []
+    for name, region in regions.items() if isinstance(regions, dict) else []:
+        mask = region.get("mask") if isinstance(region, dict) else None
+        if isinstance(mask, str):
+            problem = region_mask_problem(path.resolve().parent, mask)
+            if problem:
+                found.append((("regions", name, "mask"), problem))
+    return found
+
+
+def _text(value: Any) -> str | None:
+    """`value` when it is a string (other types are reported by pydantic), else None."""
+    return value if isinstance(value, str) else None
 
 
 def _unknown(what: str, value: str, valid: list[str]) -> str:
@@ -153,13 +171,14 @@ def _from_pydantic(locator: _Locator, error: dict[str, Any]) -> Problem:
         return locator.problem(loc[:-1], f"missing required key `{loc[-1]}`")
     got = error.get("input")
     if not isinstance(got, dict | list) and "(got" not in message:
-        message += f" (got {got!r})"
+        shown = repr(got)
+        message += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
     return locator.problem(loc, message)
 
 
 def _schema_keys(loc: Loc) -> list[str]:
     """Valid keys of the mapping at `loc`, read from the JSON schema."""
-    schema = library_json_schema()
+    schema = _schema()
     defs = schema.get("$defs", {})
     node: dict[str, Any] = schema
     for part in (*loc, None):
@@ -173,6 +192,12 @@ def _schema_keys(loc: Loc) -> list[str]:
         else:
             node = node.get("additionalProperties", {}) or {}
     return list(node.get("properties", {}))
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    """The JSON schema, built once (read only here)."""
+    return library_json_schema()
 
 
 def _resolve(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
@@ -213,11 +238,18 @@ class _Locator:
     def duplicate_keys(self) -> list[Problem]:
         problems: list[Problem] = []
         stack = [self.root] if self.root else []
+        visited: set[int] = set()
         while stack:
             node = stack.pop()
+            if id(node) in visited:  # a node graph may share nodes; walk each once
+                continue
+            visited.add(id(node))
             if isinstance(node, yaml.MappingNode):
                 seen: set[str] = set()
                 for key, value in node.value:
+                    if not isinstance(key, yaml.ScalarNode):
+                        stack.append(value)
+                        continue
                     if key.value in seen:
                         problems.append(
                             Problem(

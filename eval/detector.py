@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from conditioning.errors import DefectforgeError
 from eval.coco_metrics import CocoMetrics, coco_evaluate, load_coco
 from eval.config import DetectorConfig
 from eval.deeppcb_metric import DeepPCBMetrics, deeppcb_metrics
@@ -43,12 +44,36 @@ class DetectorMetrics(BaseModel):
 
 
 def load_yolo(model: str | Path):
-    """Import ultralytics offline-safe (its MLflow callback off) and build or load a model."""
+    """Import ultralytics offline-safe (its MLflow callback off) and build or load a model.
+
+    `.pt` checkpoints are always unpickled with `weights_only=True` against ultralytics' allow-list
+    of model classes (its `ULTRALYTICS_SAFE_LOAD` mode, forced on here even if ultralytics was
+    imported before the flag was set): a pickle that would run code is refused, never executed."""
     configure_offline_environment()
+    import ultralytics.nn.tasks as tasks
     from ultralytics import YOLO, settings
 
     settings.update({"mlflow": False})
+    tasks.SAFE_LOAD = True
+    if str(model).endswith(".pt"):
+        check_detector_weights(Path(model))
     return YOLO(str(model))
+
+
+def check_detector_weights(path: Path) -> None:
+    """DefectforgeError unless `path` is a `.pt` that unpickles with `weights_only=True`."""
+    configure_offline_environment()
+    import ultralytics.nn.tasks as tasks
+
+    if not path.is_file():
+        raise DefectforgeError(f"{path}: detector weights not found (give a .pt file or a .yaml)")
+    try:
+        tasks.torch_safe_load(str(path), safe_only=True)
+    except TypeError as error:  # ultralytics' "not loadable" / "types outside the format"
+        raise DefectforgeError(
+            f"{path}: refused to load these detector weights: only plain ultralytics checkpoints "
+            f"are unpickled, this file is not one ({str(error).splitlines()[0]})"
+        ) from None
 
 
 def train_detector(data_yaml: Path, run_dir: Path, cfg: DetectorConfig, seed: int,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 
 from eval.report import ArmSummary
+from pipeline.data.atomic import write_bytes
 from pipeline.data.coco_reader import read_coco
 
 
@@ -79,10 +81,9 @@ def sample_grid(sets: dict[str, Path], path: Path, per_set: int = 4) -> Path | N
 
 
 def _save(fig, plt, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
+    buffer = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(tmp, dpi=110)
+    fig.savefig(buffer, dpi=110, format="png")
     plt.close(fig)
-    tmp.replace(path)
+    write_bytes(path, buffer.getvalue())
     return path

@@ -1,7 +1,8 @@
 """Realism without pretrained weights: a classifier two-sample test on tight defect crops.
 
 A small CNN learns to tell real defect crops from generated ones on one half of each set; its
-accuracy on the held-apart halves (0.5 = indistinguishable) comes with a 95 % Wilson interval.
+accuracy on the held-apart halves (0.5 = indistinguishable) comes with a 95 % Wilson interval
+(repeats on the same crops are combined without counting them as new data: `combine_repeats`).
 Crops are the defect's box only, resized to one size: on wide context crops a classifier can
 hardly tell a defect-free template from a real defect. FID/KID (torchmetrics) run only when
 the user gives a local Inception weights file.
@@ -127,6 +128,23 @@ def classifier_two_sample_test(
     return TwoSampleResult(correct / len(y_test), low, high, len(y_test), n, real.shape[1])
 
 
+def combine_repeats(runs: list[TwoSampleResult]) -> TwoSampleResult:
+    """One result from repeats on the same crops: their mean accuracy, and an interval that does
+    not pretend the repeats are new data.
+
+    Repeats reuse the same crops (only the halves and the initialisation change), so together they
+    hold no more independent test crops than one run: pooling their counts into one Wilson
+    interval (n = repeats x n_test) made it about sqrt(repeats) too narrow. The interval is the
+    Wilson interval of the mean accuracy at one run's n_test, widened where needed to cover
+    every repeat's own accuracy (the seed-to-seed spread)."""
+    n_test = min(r.n_test for r in runs)
+    accuracy = float(np.mean([r.accuracy for r in runs]))
+    low, high = wilson_interval(round(accuracy * n_test), n_test)
+    low = min(low, *(r.accuracy for r in runs))
+    high = max(high, *(r.accuracy for r in runs))
+    return TwoSampleResult(accuracy, low, high, n_test, runs[0].n_per_set, runs[0].crop_size)
+
+
 def _tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images.astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2).contiguous()
 
@@ -182,15 +200,12 @@ def realism_report(
 ) -> dict:
     """The two-sample test (and FID/KID when configured) of two COCO files' defect crops.
 
-    The test is repeated with `repeats` seeds (other halves, other initialisations): its spread
-    across seeds is larger than one run's Wilson interval. `classifier_two_sample` pools them.
+    The test is repeated with `repeats` seeds (other halves, other initialisations) on the same
+    crops; `classifier_two_sample` combines them with `combine_repeats` and `runs` lists each.
     """
     real = tight_crops(real_coco, size=size, limit=max_crops, seed=seed)
     generated = tight_crops(generated_coco, size=size, limit=max_crops, seed=seed)
     runs = [classifier_two_sample_test(real, generated, epochs=epochs, seed=seed + k) for k in range(repeats)]
-    correct = sum(round(r.accuracy * r.n_test) for r in runs)
-    total = sum(r.n_test for r in runs)
-    low, high = wilson_interval(correct, total)
-    pooled = TwoSampleResult(correct / total, low, high, total, runs[0].n_per_set, size)
-    return {"classifier_two_sample": asdict(pooled), "runs": [asdict(r) for r in runs],
+    combined = combine_repeats(runs)
+    return {"classifier_two_sample": asdict(combined), "runs": [asdict(r) for r in runs],
             **fid_kid(real, generated, inception_weights), "real": str(real_coco), "generated": str(generated_coco)}

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from conditioning.errors import DefectforgeError
 from pipeline.data.registry import spec_path
-from pipeline.paths import PROJECT_ROOT, bundled_datasets, runs_root
+from pipeline.paths import PROJECT_ROOT, bundled_datasets, check_name, runs_root
 
 
 class DaskConfig(BaseModel):
@@ -86,11 +86,17 @@ class CampaignConfig(BaseModel):
     runner: Literal["local", "dask"] = Field("local", description="Task runner for mapped tasks.")
     dask: DaskConfig = Field(default_factory=DaskConfig, description="Dask cluster (runner: dask).")
 
+    @field_validator("name")
+    @classmethod
+    def _one_folder(cls, name: str | None) -> str | None:
+        return None if name is None else check_name(name, "campaign name")
+
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, dataset: str) -> str:
         from pipeline.data.registry import dataset_dir, list_datasets
 
+        check_name(dataset, "dataset")
         if not (dataset_dir(dataset) / "dataset.yaml").exists():
             raise ValueError(
                 f"no {dataset_dir(dataset) / 'dataset.yaml'}; "
@@ -166,7 +172,7 @@ def build_config(values: dict[str, Any], *, origin: str = "campaign config") -> 
         for problem in error.errors():
             field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
             got = "" if problem["type"] == "missing" else f" (got {problem.get('input')!r})"
-            lines.append(f"{origin}: {field}: {problem['msg']}{got}")
+            lines.append(f"{origin}: {field}: {problem['msg'].removeprefix('Value error, ')}{got}")
         fields = ", ".join(CampaignConfig.model_fields)
         raise DefectforgeError(
             "invalid campaign config:\n  " + "\n  ".join(lines) + f"\n  known fields: {fields}"

@@ -96,33 +96,42 @@ def servers(
     mlflow_port: Annotated[int, typer.Option(help="MLflow server port.")] = 5000,
 ) -> None:
     """Start a local Prefect server and MLflow server on 127.0.0.1 (state under runs/state)."""
-    import time
 
     from rich.console import Console
 
     from flows import servers as local
 
     console = Console()
-    started = [local.start_prefect_server(prefect_port), local.start_mlflow_server(mlflow_port)]
-    try:
-        with console.status("waiting for the servers to answer..."):
+    started: list[local.Server] = []
+    with local.interrupt_on_termination():
+        try:
+            started.append(local.start_prefect_server(prefect_port))
+            started.append(local.start_mlflow_server(mlflow_port))
+            _serve_until_stopped(console, local, started)
+        except KeyboardInterrupt:
+            pass
+        finally:
             for server in started:
-                local.wait_healthy(server)
+                local.stop(server)
+
+
+def _serve_until_stopped(console, local, started) -> None:  # noqa: ANN001 - rich, flows.servers
+    """Wait until both servers answer, print the exports, then wait until one of them exits."""
+    import time
+
+    with console.status("waiting for the servers to answer..."):
         for server in started:
-            console.print(
-                f"[bold]{server.name}[/] {server.url.removesuffix('/api')}  (log {server.log_path})"
-            )
-        console.print("\nIn another shell:")
-        for server in started:
-            console.print(f"  export {server.env_var}={server.url}", highlight=False)
-        console.print("\nCtrl-C stops both servers.")
-        while all(server.process.poll() is None for server in started):
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for server in started:
-            local.stop(server)
+            local.wait_healthy(server)
+    for server in started:
+        console.print(
+            f"[bold]{server.name}[/] {server.url.removesuffix('/api')}  (log {server.log_path})"
+        )
+    console.print("\nIn another shell:")
+    for server in started:
+        console.print(f"  export {server.env_var}={server.url}", highlight=False)
+    console.print("\nCtrl-C (or SIGTERM) stops both servers.")
+    while all(server.process.poll() is None for server in started):
+        time.sleep(1)
 
 
 def _load(config: Path | None, overrides: dict[str, Any]):

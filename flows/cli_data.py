@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 data_app = typer.Typer(
     help="Datasets: prepare sources, check COCO files, choose budgets, export YOLO.",
@@ -89,16 +90,18 @@ def check_command(
 
     report = check_coco(file, images_root=images_root)
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if not report.ok:
         err = Console(stderr=True, soft_wrap=True)
         for problem in report.problems:
-            err.print(f"[red]problem:[/] {problem}", highlight=False)
-        err.print(f"{file}: {len(report.problems)} problem(s)")
+            err.print(f"[red]problem:[/] {escape(problem)}", highlight=False)
+        err.print(f"{file}: {len(report.problems)} problem(s)", markup=False, highlight=False)
         raise typer.Exit(2)
     console.print(
         f"{file}: ok ({report.images} images, {report.annotations} annotations, "
-        f"{report.categories} categories)"
+        f"{report.categories} categories)",
+        markup=False,
+        highlight=False,
     )
 
 
@@ -138,6 +141,12 @@ def export_yolo_command(
     segments: Annotated[
         bool, typer.Option("--segments", help="polygon labels instead of boxes")
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="replace a non-empty --out folder that an export did not write"
+        ),
+    ] = False,
 ) -> None:
     """Write YOLO labels + data.yaml (train = real [+ extra], val = the test split)."""
     from pipeline.data.prepared import PreparedDataset
@@ -152,6 +161,7 @@ def export_yolo_command(
         val=(prepared.coco_path("test"), prepared.root),
         segments=segments,
         budget_path=budget,
+        overwrite=overwrite,
     )
     console.print(f"wrote {data_yaml}")
 

@@ -67,6 +67,10 @@ def register(app: typer.Typer) -> None:
             tile=tile, test_limit=test_limit, out_dir=out, jobs=jobs,
             experiment=experiment, strict=strict or None,
         )
+        if str(config.detector.model).endswith(".pt"):
+            from eval.detector import check_detector_weights
+
+            check_detector_weights(Path(config.detector.model))
         if print_config:
             typer.echo(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
             return

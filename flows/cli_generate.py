@@ -155,7 +155,7 @@ def realism_command(
     max_crops: Annotated[int, typer.Option(help="crops drawn per set")] = 2000,
     epochs: Annotated[int, typer.Option(help="classifier epochs")] = 30,
     seed: Annotated[int, typer.Option()] = 0,
-    repeats: Annotated[int, typer.Option(help="classifier runs with seeds seed..seed+repeats-1, pooled")] = 3,
+    repeats: Annotated[int, typer.Option(help="classifier runs with seeds seed..seed+repeats-1 on the same crops (mean; interval at one run's n)")] = 3,
     inception_weights: Annotated[Path | None, typer.Option(help="local Inception weights file for FID/KID")] = None,
     out: Annotated[Path | None, typer.Option(help="also write the report as JSON here")] = None,
     sheet: Annotated[Path | None, typer.Option(help="also write a contact sheet PNG (per class: real row, generated row)")] = None,
@@ -171,8 +171,9 @@ def realism_command(
     test = report["classifier_two_sample"]
     each = ", ".join(f"{r['accuracy']:.3f}" for r in report["runs"])
     console.print(
-        f"classifier two-sample accuracy {test['accuracy']:.3f} pooled over {len(report['runs'])} seeds ({each}); "
-        f"95% CI {test['ci_low']:.3f}-{test['ci_high']:.3f} over {test['n_test']} held-apart predictions"
+        f"classifier two-sample accuracy {test['accuracy']:.3f}, mean of {len(report['runs'])} seeds ({each}); "
+        f"95% CI {test['ci_low']:.3f}-{test['ci_high']:.3f} (Wilson at {test['n_test']} held-apart crops, "
+        "the repeats reuse them; widened to cover every seed)"
     )
     console.print(report.get("skipped") or f"FID {report['fid']:.2f}, KID {report['kid_mean']:.4f}")
     if out is not None:

@@ -17,6 +17,10 @@ def _not_a_user_error(task: Any, task_run: Any, state: Any) -> bool:
     return not isinstance(state.data, DefectforgeError)
 
 
+PERSIST_JSON: dict[str, Any] = {"persist_result": True, "result_serializer": "json"}
+"""Cached task results are stored as JSON (every task returns paths and small manifests), never
+pickled: a results folder shared by a team cannot carry code."""
+
 RETRY = {"retries": 2, "retry_delay_seconds": 5, "retry_condition_fn": _not_a_user_error}
 """Flaky steps (file systems, GPU memory, servers): two retries, 5 s apart."""
 
@@ -41,7 +45,7 @@ def prepare_data(dataset: str, source: str | None) -> dict[str, Any]:
 @task(
     name="choose-real-budget",
     cache_key_fn=key_on("manifest_hash", "k", "seed", "out_path"),
-    persist_result=True,
+    **PERSIST_JSON,
 )
 def choose_budget(train_coco: str, k: int, seed: int, out_path: str, manifest_hash: str) -> str:
     """Draw the k real training images every stage shares; returns the budget JSON path."""
@@ -55,7 +59,7 @@ def choose_budget(train_coco: str, k: int, seed: int, out_path: str, manifest_ha
 @task(
     name="train-generator",
     cache_key_fn=key_on("model_key", "out_dir"),
-    persist_result=True,
+    **PERSIST_JSON,
     **RETRY,
 )
 def train_generator(
@@ -89,7 +93,7 @@ def clean_partial_files(out_dir: str) -> int:
     name="generate-batch",
     task_run_name="generate-{start}-{stop}",
     cache_key_fn=key_on("spec_hash", "revision", "seed", "start", "stop", "out_dir", "render"),
-    persist_result=True,
+    **PERSIST_JSON,
     **RETRY,
 )
 def generate_batch(
@@ -122,7 +126,7 @@ def generate_batch(
 @task(
     name="assemble-coco",
     cache_key_fn=key_on("batches", "count", "out_dir", "render"),
-    persist_result=True,
+    **PERSIST_JSON,
 )
 def assemble_coco(
     dataset: str,
@@ -159,7 +163,7 @@ def assemble_coco(
 
 
 @task(
-    name="export-yolo", cache_key_fn=key_on("coco", "budget_path", "out_dir"), persist_result=True
+    name="export-yolo", cache_key_fn=key_on("coco", "budget_path", "out_dir"), **PERSIST_JSON
 )
 def export_yolo(
     coco: str,
@@ -183,7 +187,7 @@ def export_yolo(
 @task(
     name="evaluate-arms",
     cache_key_fn=key_on("eval_config", "coco_sha256"),
-    persist_result=True,
+    **PERSIST_JSON,
     **RETRY,
 )
 def evaluate_arms(eval_config: dict[str, Any], coco_sha256: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from conditioning.errors import DefectforgeError
+from pipeline.models.weights_check import read_json_object
 from pipeline.render import Job, RenderConfig, Rendered, render
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ def assemble_set(
 def _with_card(cfg: RenderConfig, model_dir: Path) -> RenderConfig:
     """`cfg` with the model card's palette and class directions where it sets none."""
     file = model_dir / "model_card.json"
-    card = json.loads(file.read_text()) if file.is_file() else {}
+    card = read_json_object(file, "the model card") if file.is_file() else {}
     update = {key: card[field] for key, field in (("palette", "palette"), ("directions", "class_directions"))
               if getattr(cfg, key) is None and card.get(field)}
     return RenderConfig(**{**cfg.model_dump(), **update}) if update else cfg

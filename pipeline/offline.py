@@ -18,6 +18,7 @@ OFFLINE_FLAGS = {
     "NO_ALBUMENTATIONS_UPDATE": "1",
     "YOLO_OFFLINE": "1",
     "YOLO_AUTOINSTALL": "false",
+    "ULTRALYTICS_SAFE_LOAD": "1",  # .pt files: weights_only unpickling, no code from data files
     "MPLBACKEND": "Agg",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "true",
@@ -25,6 +26,7 @@ OFFLINE_FLAGS = {
     "GRADIO_ANALYTICS_ENABLED": "False",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
+    "PREFECT_RESULTS_DEFAULT_SERIALIZER": "json",  # no pickled results anywhere
     "TOKENIZERS_PARALLELISM": "false",
 }
 

@@ -10,12 +10,27 @@ order; the CLI's `--datasets-dir` prepends one) lets a team keep its lines in it
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SOURCE_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
 """True when running from the project's source tree (editable install or PYTHONPATH)."""
 DATASETS_ENV = "DEFECTFORGE_DATASETS"
+
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+"""A name that becomes one folder: letters, digits, `.`, `_`, `-`; no separators, no `..`."""
+
+
+def check_name(value: str, what: str) -> str:
+    """`value` if it is one safe path component (see NAME_PATTERN); else ValueError naming `what`."""
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value) or ".." in value:
+        raise ValueError(
+            f"{what} {value!r} must be one folder name: letters, digits, `.`, `_`, `-` "
+            "(at most 100, no `/`, no `..`, not starting with `.`)"
+        )
+    return value
 
 
 def runs_root() -> Path:

@@ -17,6 +17,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.crop_sets import CropSet, clean_crops, defect_crops
+from pipeline.data.atomic import write_bytes
 from pipeline.models import GeneratorBackend, create_backend, load_backend, model_revision
 from pipeline.models.base import STAGES
 from pipeline.training_data import TrainingData, load_training_data
@@ -220,7 +221,7 @@ def _checkpoint(accelerator, ckpt_dir: Path, step: int, keep: int) -> None:
 def _save_stage(accelerator, backend: GeneratorBackend, stage_dir: Path, info: dict) -> None:
     if accelerator.is_main_process:
         backend.save(stage_dir)
-        (stage_dir / "stage.json").write_text(json.dumps(info))
+        write_bytes(stage_dir / "stage.json", json.dumps(info).encode())
         shutil.rmtree(stage_dir.parent.parent / "checkpoints" / stage_dir.name, ignore_errors=True)
     accelerator.wait_for_everyone()
 
@@ -241,9 +242,7 @@ def _write_card(out_dir: Path, backend, data: TrainingData, cfg: TrainConfig, se
         "seconds": seconds, "train_config": cfg.model_dump(mode="json"),
         "model_config": backend.config_dict(),
     }
-    tmp = out_dir / ".model_card.json.tmp"
-    tmp.write_text(json.dumps(card, indent=2))
-    tmp.replace(out_dir / "model_card.json")
+    write_bytes(out_dir / "model_card.json", json.dumps(card, indent=2).encode())
     budget = data.manifest.get("budget", {})
     text = (
         f"# defectforge generator ({backend.name})\n\n"
@@ -253,4 +252,4 @@ def _write_card(out_dir: Path, backend, data: TrainingData, cfg: TrainConfig, se
         f"- steps: base {cfg.base_steps}, control {cfg.control_steps}; seconds {seconds}\n"
         f"- revision: {card['revision']}\n\nFull config: model_card.json\n"
     )
-    (out_dir / "README.md").write_text(text)
+    write_bytes(out_dir / "README.md", text.encode())

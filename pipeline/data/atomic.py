@@ -1,4 +1,8 @@
-"""Atomic, byte-reproducible file writes (temp file in the same folder, then `os.replace`)."""
+"""Atomic, byte-reproducible file writes (temp file in the same folder, fsync, then `os.replace`).
+
+Every file defectforge writes goes through `write_bytes`: the temp file gets the permissions a
+plain `open()` would give under the user's umask (mkstemp alone gives 0600, unreadable to a team
+sharing `runs/`), and its bytes reach the disk before the rename makes it visible."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +29,32 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o666 & ~current_umask())
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (Linux: /proc/self/status)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    with _UMASK_LOCK:  # elsewhere: set and restore, under a lock
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+_UMASK_LOCK = threading.Lock()
 
 
 def json_bytes(data: Any) -> bytes:
@@ -78,13 +103,37 @@ def fresh_temp_dir(target: Path) -> Path:
     return tmp
 
 
-def swap_dir(tmp: Path, target: Path) -> None:
-    """Put the finished folder `tmp` in place of `target` by renames (old one removed after)."""
+def swap_dir(tmp: Path, target: Path, *, overwrite: bool = False) -> None:
+    """Put the finished folder `tmp` in place of `target` by renames (old one removed after).
+
+    A non-empty `target` is only replaced when defectforge wrote it (it holds `OWNED_MARKER`)
+    or `overwrite` is set; `tmp` gets the marker, so the next run may replace it."""
+    check_replaceable(target, overwrite=overwrite)
+    write_bytes(tmp / OWNED_MARKER, b"written by defectforge; replaced on the next run\n")
     old = target.parent / f".{target.name}.old-{os.getpid()}"
     if target.exists():
         os.replace(target, old)
     os.replace(tmp, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+OWNED_MARKER = ".defectforge-output"
+"""File in every folder defectforge builds whole (and may therefore replace)."""
+
+
+def check_replaceable(target: Path, *, overwrite: bool = False) -> None:
+    """DefectforgeError unless `target` is absent, an empty folder, ours, or `overwrite` is set."""
+    from conditioning.errors import DefectforgeError
+
+    if overwrite or not target.exists() or (target / OWNED_MARKER).is_file():
+        return
+    if not target.is_dir():
+        raise DefectforgeError(f"{target}: exists and is not a folder; choose another output path")
+    if any(target.iterdir()):
+        raise DefectforgeError(
+            f"{target}: folder is not empty and was not written by defectforge; choose another "
+            "output folder, or pass --overwrite to replace its contents"
+        )
 
 
 def _alive(pid: int) -> bool:

@@ -15,9 +15,12 @@ from conditioning.errors import DefectforgeError
 from pipeline.data.coco_reader import images_root as default_root
 from pipeline.data.coco_reader import load_coco_json, segmentation_rle
 from pipeline.data.records import PROVENANCE_KEYS, decode_mask
+from pipeline.paths import runs_root
 
 BOX_TOLERANCE = 1.0
 """px a mask may stick out of its box (rounding)."""
+MAX_LISTED = 20
+"""At most this many names outside the images folder are listed."""
 POLYGON_AREA_TOLERANCE = 0.1
 """relative: polygon areas are computed geometrically, rasterised masks differ a little."""
 
@@ -47,7 +50,7 @@ def check_coco(
     try:
         document = load_coco_json(path)
     except DefectforgeError as error:
-        report.problems.append(str(error))
+        report.problems.extend(getattr(error, "problems", None) or [str(error)])
         return report
     report.images, report.annotations = len(document["images"]), len(document["annotations"])
     report.categories = len(document["categories"])
@@ -154,6 +157,26 @@ def _check_mask(
         )
 
 
+def _outside_names(document: dict, root: Path) -> list[str]:
+    """Image names that resolve outside the images folder (and outside runs/, where defectforge's
+    own COCO files point into prepared data with `..`): `../../etc/passwd` is not an image."""
+    found = []
+    for index, image in enumerate(document["images"]):
+        for key in ("file_name", "clean_file_name"):
+            name = image.get(key)
+            if isinstance(name, str) and not _inside_allowed(root / name, root):
+                found.append(
+                    f"images[{index}]: `{key}` {name!r} resolves outside the images folder {root} "
+                    "(pass --images-root, or fix the name)"
+                )
+    return found
+
+
+def _inside_allowed(file: Path, root: Path) -> bool:
+    resolved = file.resolve()
+    return resolved.is_relative_to(root.resolve()) or resolved.is_relative_to(runs_root())
+
+
 def _check_images(
     path: Path,
     document: dict,
@@ -171,13 +194,15 @@ def _check_images(
             f"{path}: {len(missing_provenance)} image(s) lack provenance keys "
             f"{list(PROVENANCE_KEYS)} (e.g. image {missing_provenance[0]})"
         )
+    outside = _outside_names(document, root)
+    report.problems += [f"{path}: {where}" for where in outside[:MAX_LISTED]]
     if not check_files:
         return
     missing = []
     for image in document["images"]:
         for key in ("file_name", "clean_file_name"):
             name = image.get(key)
-            if name is not None and not (root / name).is_file():
+            if name is not None and _inside_allowed(root / name, root) and not (root / name).is_file():
                 missing.append(f"{key} {root / name}")
     if missing:
         message = f"{path}: {len(missing)} file(s) missing, e.g. {missing[0]}"

@@ -10,6 +10,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from conditioning.errors import DefectforgeError
+from pipeline.data.coco_fields import CocoFieldError, field_problems
 from pipeline.data.records import PROVENANCE_KEYS, ImageRecord, InstanceRecord, encode_mask
 
 BOX_ONLY = "box"
@@ -20,9 +21,11 @@ def load_coco_json(path: str | Path) -> dict[str, Any]:
     """The parsed JSON; DefectforgeError naming the file when it is not a COCO dict."""
     path = Path(path)
     try:
-        document = json.loads(path.read_text())
+        document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise DefectforgeError(f"{path}: cannot read COCO JSON: {error}") from error
+    except RecursionError:
+        raise DefectforgeError(f"{path}: cannot read COCO JSON: nested too deeply") from None
     missing = [
         k
         for k in ("images", "annotations", "categories")
@@ -30,6 +33,10 @@ def load_coco_json(path: str | Path) -> dict[str, Any]:
     ]
     if missing:
         raise DefectforgeError(f"{path}: not a COCO file, missing top-level keys {missing}")
+    problems = field_problems(str(path), document)
+    if problems:
+        more = f" (and {len(problems) - 1} more; run `defectforge data check`)" * (len(problems) > 1)
+        raise CocoFieldError(problems[0] + more, problems)
     return document
 
 

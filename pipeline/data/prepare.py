@@ -53,7 +53,7 @@ def prepare_dataset(
     try:
         converted = _convert_all(info, items, tmp, workers, progress)
         _write_outputs(info, source_dir, converted, tmp)
-        swap_dir(tmp, root)
+        swap_dir(tmp, root, overwrite=True)  # runs/data/<name> is defectforge's own folder
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return root

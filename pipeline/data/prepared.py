@@ -14,7 +14,7 @@ from typing import Any
 from conditioning.errors import DefectforgeError
 from pipeline.data.coco_reader import read_coco
 from pipeline.data.records import ImageRecord
-from pipeline.data.registry import SPLITS, DatasetInfo, load_dataset_info
+from pipeline.data.registry import SPLITS, DatasetInfo, list_datasets, load_dataset_info
 from pipeline.paths import runs_root
 
 
@@ -34,10 +34,7 @@ class PreparedDataset:
             else prepared_root(str(name_or_root))
         )
         if not (root / "manifest.json").is_file():
-            raise DefectforgeError(
-                f"{root}: dataset {str(name_or_root)!r} is not prepared; run "
-                f"`defectforge data prepare {candidate.name}`"
-            )
+            raise DefectforgeError(f"{root}: {_not_prepared_hint(str(name_or_root))}")
         self.root = root.resolve()
 
     @cached_property
@@ -67,3 +64,18 @@ class PreparedDataset:
     def records(self, split: str) -> list[ImageRecord]:
         """Every image of a split, sorted by stem, masks decoded on access."""
         return read_coco(self.coco_path(split), root=self.root)
+
+
+def _not_prepared_hint(name: str) -> str:
+    """What to run: `data prepare NAME` only for a dataset that exists, else the known names."""
+    import difflib
+
+    known = list_datasets()
+    if name in known:
+        return f"dataset {name!r} is not prepared; run `defectforge data prepare {name}`"
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    guess = f"; did you mean `{close[0]}`?" if close else ""
+    return (
+        f"no dataset {name!r} (no datasets/{name}/dataset.yaml, no prepared folder); "
+        f"known datasets: {', '.join(known) or 'none'}{guess} (`defectforge data list`)"
+    )

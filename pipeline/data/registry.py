@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from conditioning.errors import DefectforgeError
 from pipeline.data.layouts import CLEAN_REFERENCES, CocoLayout, Layout
-from pipeline.paths import datasets_root, datasets_search_path
+from pipeline.paths import check_name, datasets_root, datasets_search_path
 
 SPLITS = ("train", "test")
 """The splits of a prepared dataset."""
@@ -131,7 +131,12 @@ class DatasetInfo(_Model):
 
 def dataset_dir(name: str) -> Path:
     """`<root>/<name>/` of the first search-path root that has `<name>/dataset.yaml`
-    (the first root when none has: where `data init` writes a new line)."""
+    (the first root when none has: where `data init` writes a new line); `name` must be one
+    folder name."""
+    try:
+        check_name(name, "dataset")
+    except ValueError as error:
+        raise DefectforgeError(str(error)) from None
     for root in datasets_search_path():
         if (root / name / "dataset.yaml").is_file():
             return root / name

@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from conditioning.errors import DefectforgeError
-from pipeline.data.atomic import fresh_temp_dir, swap_dir, write_bytes
+from pipeline.data.atomic import check_replaceable, fresh_temp_dir, swap_dir, write_bytes
 from pipeline.data.coco_reader import read_coco
 from pipeline.data.records import ImageRecord, InstanceRecord
 
@@ -32,12 +32,15 @@ def export_yolo(
     val: CocoSource,
     segments: bool = False,
     budget_path: str | Path | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write `out_dir/{images,labels}/{train,val}` and `out_dir/data.yaml`; returns data.yaml.
 
     `budget_path` (a budget manifest) keeps only its chosen images of the COCO file it names.
+    A non-empty `out_dir` that an earlier export did not write is refused unless `overwrite`.
     """
     out_dir = Path(out_dir).resolve()
+    check_replaceable(out_dir, overwrite=overwrite)
     keep = _budget_filter(budget_path)
     tmp = fresh_temp_dir(out_dir)
     try:
@@ -57,7 +60,7 @@ def export_yolo(
             "names": dict(enumerate(class_names)),
         }
         write_bytes(tmp / "data.yaml", yaml.safe_dump(data, sort_keys=False).encode())
-        swap_dir(tmp, out_dir)
+        swap_dir(tmp, out_dir, overwrite=overwrite)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out_dir / "data.yaml"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from conditioning.errors import DefectforgeError
 from pipeline.models.base import CropBatch, GeneratorBackend, model_revision, read_model_meta
+from pipeline.models.weights_check import check_safetensors
 
 BACKENDS = ("compact", "sd15")
 
@@ -26,15 +27,26 @@ def create_backend(name: str, classes: list[str], config: dict | None = None) ->
 def load_backend(path: str | Path) -> GeneratorBackend:
     """Load a saved generator folder (any backend)."""
     meta = read_model_meta(Path(path))
+    if meta["backend"] not in BACKENDS:
+        raise DefectforgeError(
+            f"{path}: backend {meta['backend']!r} unknown; choose one of {BACKENDS}."
+        )
+    check_safetensors(Path(path))
     if meta["backend"] == "compact":
         from pipeline.models.compact import CompactBackend
 
-        return CompactBackend.load(Path(path))
-    if meta["backend"] == "sd15":
+        loader = CompactBackend.load
+    else:
         from pipeline.models.sd15 import SD15Backend
 
-        return SD15Backend.load(Path(path))
-    raise DefectforgeError(f"{path}: backend {meta['backend']!r} unknown; choose one of {BACKENDS}.")
+        loader = SD15Backend.load
+    try:
+        return loader(Path(path))
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise DefectforgeError(
+            f"{path}: cannot load the {meta['backend']} model ({type(error).__name__}: {error}); "
+            "retrain it or restore its files"
+        ) from None
 
 
 __all__ = ["BACKENDS", "CropBatch", "GeneratorBackend", "create_backend", "load_backend", "model_revision"]

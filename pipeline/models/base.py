@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from conditioning.errors import DefectforgeError
+from pipeline.models.weights_check import read_json_object
 
 MODEL_FILE = "defectforge_model.json"
 STAGES = ("base", "control")
@@ -85,10 +86,10 @@ class GeneratorBackend(ABC):
         """Save weights and the small JSON that names the backend."""
         path.mkdir(parents=True, exist_ok=True)
         self.save_weights(path)
+        from pipeline.data.atomic import write_bytes
+
         meta = {"backend": self.name, "classes": self.classes, "config": self.config_dict()}
-        tmp = path / f".{MODEL_FILE}.tmp"
-        tmp.write_text(json.dumps(meta, indent=2))
-        tmp.replace(path / MODEL_FILE)
+        write_bytes(path / MODEL_FILE, json.dumps(meta, indent=2).encode())
 
     def to(self, device: torch.device | str) -> GeneratorBackend:
         """Move every module to `device`."""
@@ -118,4 +119,7 @@ def read_model_meta(path: Path) -> dict:
             f"{file}: no generator model here (missing {MODEL_FILE}). "
             "Train one with `defectforge train --dataset NAME` or pass --model DIR of a trained model."
         )
-    return json.loads(file.read_text())
+    meta = read_json_object(file, "the model description")
+    if not isinstance(meta.get("backend"), str):
+        raise DefectforgeError(f"{file}: `backend` missing or not a string; retrain the model")
+    return meta

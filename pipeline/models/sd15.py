@@ -75,8 +75,10 @@ class SD15Backend(GeneratorBackend):
         cfg = SD15Config(**config)
         parts = parts or cls._load_parts(cfg.base)
         extra = [cls._load_controlnet(p) for p in cfg.controlnets]
-        _add_lora(parts["unet"], cfg.lora_rank)
+        # the ControlNet copies the base UNet before LoRA renames its attention weights
+        # (`to_q.weight` -> `to_q.base_layer.weight`), else those stay random
         adapter = cls._new_adapter(cfg, parts, len(classes) + 5)
+        _add_lora(parts["unet"], cfg.lora_rank)
         return cls(classes, cfg, parts, adapter, extra)
 
     @classmethod

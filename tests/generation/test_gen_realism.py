@@ -1,6 +1,7 @@
 """The classifier two-sample test: about 0.5 on one distribution, near 1.0 on two different ones."""
 
 import numpy as np
+import pytest
 
 from eval.realism import classifier_two_sample_test, crop_box, fid_kid, wilson_interval
 
@@ -31,3 +32,17 @@ def test_gen_wilson_interval_and_crop_and_fid_skip():
     image[10:20, 30:34] = 255
     assert crop_box(image, (30, 10, 4, 10), 8).min() == 255
     assert "skipped" in fid_kid(image[None], image[None], None)
+
+
+def test_gen_repeats_on_the_same_crops_do_not_narrow_the_interval():
+    from eval.realism import TwoSampleResult, combine_repeats
+
+    runs = []
+    for accuracy in (0.60, 0.66, 0.72):
+        low, high = wilson_interval(round(accuracy * 100), 100)
+        runs.append(TwoSampleResult(accuracy, low, high, 100, 100, 32))
+    combined = combine_repeats(runs)
+    assert combined.accuracy == pytest.approx(0.66) and combined.n_test == 100
+    single = wilson_interval(66, 100)
+    assert combined.ci_high - combined.ci_low >= single[1] - single[0]  # pooled n=300 was ~0.58x
+    assert combined.ci_low <= 0.60 and combined.ci_high >= 0.72  # covers every seed's accuracy

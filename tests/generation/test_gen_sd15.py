@@ -92,6 +92,18 @@ def test_gen_sd15_two_step_training_of_each_stage(tmp_path, tiny_base, kit):
     assert backend.name == "sd15" and any("lora" in n for n, _ in backend.unet.named_parameters())
 
 
+def test_gen_sd15_controlnet_starts_as_a_copy_of_the_base_unet(tiny_base, kit):
+    from diffusers import UNet2DConditionModel
+
+    backend = create_backend("sd15", kit.classes, _config(tiny_base))
+    base = UNet2DConditionModel.from_pretrained(tiny_base / "base" / "unet").state_dict()
+    control = backend.adapter.state_dict()
+    shared = [k for k in control if k in base and base[k].shape == control[k].shape]
+    assert len(shared) > 20 and any(".attn1.to_q." in k for k in shared)
+    differing = [k for k in shared if not torch.equal(control[k], base[k])]
+    assert differing == []
+
+
 def test_gen_sd15_hub_id_fails_fast_with_a_clear_message(kit):
     with pytest.raises(DefectforgeError, match="local"):
         create_backend("sd15", kit.classes, {"base": "someone/not-on-this-machine"})
