@@ -1,20 +1,22 @@
 """What a synthetic defect really changed: its label mask is the changed pixels, not the intent
-(DESIGN.md, labels rule 1: a faint defect carries no full label, an undrawn one none)."""
+(DESIGN.md, labels rule 1: a faint defect carries no full label, an undrawn one none). The
+change measure and threshold are the QA gate's (`pipeline.gate`), so arms and generation agree."""
 
 from __future__ import annotations
 
 import numpy as np
 
-CHANGE_THRESHOLD = 0.08
+from pipeline.gate import GateConfig, change_map
+
+CHANGE_THRESHOLD = GateConfig.model_fields["change_threshold"].default
 """A pixel counts as changed when its mean |RGB difference| to the clean image exceeds this
-(fraction of 255; the QA gate's default `change_threshold`)."""
+(fraction of 255; the gate's default `change_threshold`)."""
 
 
 def changed_pixels(image: np.ndarray, clean: np.ndarray,
                    threshold: float = CHANGE_THRESHOLD) -> np.ndarray:
     """HxW bool: pixels of `image` that differ visibly from `clean`."""
-    difference = np.abs(image.astype(np.int16) - clean.astype(np.int16))
-    return difference.mean(axis=-1) / 255 > threshold
+    return change_map(image, clean) > threshold
 
 
 def visible_mask(mask: np.ndarray, changed: np.ndarray) -> np.ndarray:
