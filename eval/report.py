@@ -139,8 +139,10 @@ def fmt_interval(interval: Interval, sign: str = "") -> str:
     return f"{interval.mean:{sign}.3f} [{interval.low:{sign}.3f}, {interval.high:{sign}.3f}]"
 
 
-def summary_markdown(report: EvalReport) -> str:
-    """The page a reviewer reads first: the question, the table, the verdict."""
+def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
+    """The page a reviewer reads first: the question, the table, the verdict, label parity
+    (every table, or with `parity_tables=False` one line per arm: MLflow cuts a run
+    description at 8,000 characters)."""
     cfg = report.config
     lines = [
         f"# Detector retraining on `{report.dataset}`: does synthetic data help?",
@@ -174,8 +176,14 @@ def summary_markdown(report: EvalReport) -> str:
         )
     lines += ["", verdict(report), "", f"Best arm: **{report.best_arm}**"
               + (f" (registered as `{report.registered_model}`)." if report.registered_model else ".")]
-    for arm, parity in report.parity.items():
-        lines += ["", f"## Label parity: {arm}", "", parity_markdown(parity).rstrip()]
+    if parity_tables:
+        for arm, parity in report.parity.items():
+            lines += ["", f"## Label parity: {arm}", "", parity_markdown(parity).rstrip()]
+    elif report.parity:
+        lines += ["", "Label parity against the k real images (tables: `report/summary.md`):", "",
+                  "| arm | label parity |", "|---|---|"]
+        lines += [f"| {arm} | {'within tolerance' if p.ok else '; '.join(p.problems)} |"
+                  for arm, p in report.parity.items()]
     if any(a.deeppcb for a in report.arms):
         lines += ["", "DeepPCB metric (IoU > 0.33, same class):", "",
                   "| arm | precision | recall | F-score | mAP@0.33 |", "|---|---|---|---|---|"]

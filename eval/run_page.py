@@ -75,7 +75,7 @@ def description(report: EvalReport, figures: list[str]) -> str:
     """The parent run's description (markdown): verdict, summary table, figures inline (given
     as artifact paths, e.g. `figures/arms_map.png`), where to look next."""
     run_id = report.parent_run_id
-    lines = [f"**Verdict:** {headline(report)}", "", summary_markdown(report).rstrip(), ""]
+    lines = [f"**Verdict:** {headline(report)}", "", summary_markdown(report, parity_tables=False).rstrip(), ""]
     winner = champion_arm(report)
     if report.registered_model:
         lines.append(f"Registered detector: `{report.registered_model}`"
