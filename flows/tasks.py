@@ -200,7 +200,7 @@ def evaluate_arms(eval_config: dict[str, Any], coco_sha256: str) -> dict[str, An
     return report.model_dump(mode="json")
 
 
-@task(name="measure-realism", cache_key_fn=key_on("real_coco", "coco_sha256"), persist_result=True)
+@task(name="measure-realism", cache_key_fn=key_on("real_coco", "coco_sha256"), **PERSIST_JSON)
 def measure_realism(real_coco: str, generated_coco: str, coco_sha256: str) -> dict[str, Any]:
     """The realism classifier on tight crops (0.5 = indistinguishable from real); a set too
     small to test gives the reason instead of a number."""

@@ -11,7 +11,8 @@ from pipeline.data.prepared import PreparedDataset
 
 def test_tiny_sample_counts_and_layout(tiny_sample):
     root = tiny_sample.root
-    assert {p.name for p in root.iterdir()} == {"images", "clean", "annotations", "manifest.json"}
+    assert {p.name for p in root.iterdir()} == {"images", "clean", "annotations", "manifest.json",
+                                               ".defectforge-output"}
     manifest = tiny_sample.manifest
     assert manifest["splits"]["train"]["images"] == 14
     assert manifest["splits"]["train"]["defect_free_images"] == 2

@@ -42,11 +42,12 @@ def test_verdict_says_when_no_detector_learned():
     def arm(name, map50, delta_low, delta_high):
         one = Interval(mean=map50, low=map50, high=map50, n=3)
         delta = Interval(mean=(delta_low + delta_high) / 2, low=delta_low, high=delta_high, n=3)
-        return ArmSummary(arm=name, seeds=[0, 1, 2], metrics={"map50": one, "map50_95": one},
-                          delta={"map50_95": delta}, per_class_ap50={}, per_class_ap50_95={},
-                          synthetic_images=0 if name == "real" else 10)
+        return ArmSummary(arm=name, seeds=[0, 1, 2], metrics={"map50": one, "coco_map50_95": one},
+                          delta={"coco_map50_95": delta}, per_class_ap50={}, per_class_ap50_95={},
+                          synthetic_images=0 if name == "real" else 10,
+                          reference=None if name == "real" else "real")
 
     flat = SimpleNamespace(arms=[arm("real", 0.001, 0, 0), arm("diffusion", 0.002, 0.0005, 0.001)])
     assert "No detector learned" in verdict(flat) and "better" not in verdict(flat)
     learned = SimpleNamespace(arms=[arm("real", 0.40, 0, 0), arm("diffusion", 0.45, 0.01, 0.03)])
-    assert verdict(learned).startswith("- diffusion: better than real-only")
+    assert verdict(learned).startswith("- diffusion: better than the stronger real-only run")
