@@ -87,10 +87,16 @@ def _require_defects(prepared, examples: list[Example], budget: dict) -> None:
 
 
 def background_pool(prepared, budget_path: str | Path | None) -> list[Path]:
-    """Backgrounds to draw defects on: the budget's clean references, then every defect-free
-    train image the budget did not take (its own pool: it does not use up k)."""
+    """Backgrounds to draw defects on: the budget's clean references, then, for a budget drawn
+    among defect images only (`data budget --defects-only`), every defect-free train image it did
+    not take (their own pool: they do not use up k). A default budget keeps generation on its k
+    images, as the evaluation's leakage guard requires of every arm."""
+    from pipeline.data.budget import load_budget
+
     chosen = budget_records(prepared, budget_path)
     pool = [r.clean_path for r in chosen if r.clean_path is not None]
+    if budget_path is None or not load_budget(budget_path).defects_only:
+        return pool
     taken = {r.image_id for r in chosen}
     pool += [r.clean_path or r.image_path for r in prepared.records("train")
              if not r.instances and r.image_id not in taken]

@@ -29,6 +29,9 @@ class BudgetManifest:
     file_names: list[str]
     images_per_class: dict[str, int]
     instances_per_class: dict[str, int]
+    defects_only: bool = False
+    """Chosen among images with defects: the defect-free train images form a background pool
+    of their own, outside k (generation may draw on them; an evaluation's arms may not)."""
 
 
 def budget_path(name: str, k: int, seed: int, *, defects_only: bool = False) -> Path:
@@ -69,7 +72,9 @@ def choose_real_budget(coco_path: str | Path, k: int, seed: int, *, defects_only
         chosen.append(pick)
         for s in strata[pick]:
             have[s] += 1
-    return _manifest(coco_path, document, chosen, names, k, seed)
+    manifest = _manifest(coco_path, document, chosen, names, k, seed)
+    manifest.defects_only = defects_only
+    return manifest
 
 
 def _manifest(

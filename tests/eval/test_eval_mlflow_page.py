@@ -26,12 +26,13 @@ def test_parent_run_page_shows_arms_table_and_figure(toy_dataset, tmp_path, monk
     page.get_by_text("Verdict:").first.wait_for(timeout=120_000)
     page.screenshot(path=str(screenshot_dir / "mlflow-parent-run.png"))  # what opens first
     page.get_by_text("Show more").first.click()  # the description box, expanded
-    table = page.locator("table", has_text="delta mAP50-95").first
+    table = page.locator("table", has_text="Δ vs reference").first
     table.wait_for(timeout=30_000)
     rows = [" ".join(table.locator("tr").nth(i).inner_text().split())
             for i in range(table.locator("tr").count())]
-    assert rows[0].startswith("arm mAP50 mAP50-95")
-    assert [row.split()[0] for row in rows[1:]] == ["real", "copypaste"]
+    assert rows[0].startswith("arm epochs steps COCOeval mAP50-95")
+    arms = [row.split()[0] for row in rows[1:]]
+    assert arms[:2] == ["real", "copypaste"] and all(a.startswith("real-e") for a in arms[2:])
     figure = page.locator("img[src*='get-artifact'][src*='arms_map.png']").first
     page.wait_for_function("(img) => img.complete && img.naturalWidth > 0",
                            arg=figure.element_handle(), timeout=60_000)
