@@ -3,10 +3,12 @@ run; each must give a located error, no traceback, no hang over 5 s, no read out
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +19,10 @@ SPECS, COCO_FILES, LIMIT_S = 1000, 100, 5.0
 SEEDED = settings(max_examples=1, derandomize=True, database=None, deadline=None,
                   suppress_health_check=list(HealthCheck))  # fmt: skip
 """One hypothesis example that draws every case from its (fixed) seed: the same files each run."""
+LONG = pytest.mark.skipif(
+    os.environ.get("DEFECTFORGE_FUZZ") != "1",
+    reason="the 1,000-spec / 100-COCO fuzz takes about 10 min of CPU: `make fuzz` "
+    "(DEFECTFORGE_FUZZ=1) runs it")
 
 
 def _run(data, count: int, case_fn) -> FuzzTally:
@@ -29,6 +35,7 @@ def _run(data, count: int, case_fn) -> FuzzTally:
     return tally
 
 
+@LONG
 @SEEDED
 @given(st.data())
 def test_hostile_specs_are_all_located_errors(data):
@@ -38,6 +45,7 @@ def test_hostile_specs_are_all_located_errors(data):
     assert dict(tally.outcomes) == {"located": SPECS}, tally.examples
 
 
+@LONG
 @SEEDED
 @given(st.data())
 def test_hostile_coco_files_are_all_located_problems(data):
