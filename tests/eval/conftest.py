@@ -73,3 +73,29 @@ def make_toy_dataset(root: Path, n_train: int = 16, n_test: int = 8, seed: int =
 @pytest.fixture(scope="session")
 def toy_dataset(tmp_path_factory) -> Path:
     return make_toy_dataset(tmp_path_factory.mktemp("toy") / "toy")
+
+
+def _noisy_detections(gt: dict, seed: int) -> list[dict]:
+    """Ground-truth boxes jittered, randomly scored, some missed, plus false positives."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for ann in gt["annotations"]:
+        if rng.random() < 0.2:
+            continue
+        x, y, w, h = ann["bbox"]
+        jitter = rng.normal(0, 2, 4)
+        out.append({"image_id": ann["image_id"], "category_id": ann["category_id"],
+                    "bbox": [x + jitter[0], y + jitter[1], w + jitter[2], h + jitter[3]],
+                    "score": float(rng.random())})
+    for image in gt["images"]:
+        x, y = rng.integers(0, 60, 2)
+        out.append({"image_id": image["id"], "category_id": int(rng.integers(1, 3)),
+                    "bbox": [float(x), float(y), 12.0, 12.0], "score": float(rng.random())})
+    return out
+
+
+@pytest.fixture
+def noisy_detections():
+    """Ground-truth boxes of a COCO dict jittered and scored, some missed, plus false positives
+    (a function of the dict and a seed)."""
+    return _noisy_detections

@@ -9,32 +9,13 @@ from eval.bootstrap import average_precision, bootstrap, coco_matches
 from eval.coco_metrics import coco_evaluate
 
 
-def noisy_detections(gt: dict, seed: int) -> list[dict]:
-    """Ground-truth boxes jittered, randomly scored, some missed, plus false positives."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for ann in gt["annotations"]:
-        if rng.random() < 0.2:
-            continue
-        x, y, w, h = ann["bbox"]
-        jitter = rng.normal(0, 2, 4)
-        out.append({"image_id": ann["image_id"], "category_id": ann["category_id"],
-                    "bbox": [x + jitter[0], y + jitter[1], w + jitter[2], h + jitter[3]],
-                    "score": float(rng.random())})
-    for image in gt["images"]:
-        x, y = rng.integers(0, 60, 2)
-        out.append({"image_id": image["id"], "category_id": int(rng.integers(1, 3)),
-                    "bbox": [float(x), float(y), 12.0, 12.0], "score": float(rng.random())})
-    return out
-
-
 @pytest.fixture
 def test_split(toy_dataset):
     path = toy_dataset / "annotations" / "test.json"
     return path, json.loads(path.read_text())
 
 
-def test_unit_weights_give_cocoeval_map(test_split):
+def test_unit_weights_give_cocoeval_map(noisy_detections, test_split):
     path, gt = test_split
     detections = noisy_detections(gt, 0)
     coco = coco_evaluate(path, detections)
@@ -44,7 +25,7 @@ def test_unit_weights_give_cocoeval_map(test_split):
     assert map50_95 == pytest.approx(coco.map50_95, abs=1e-9)
 
 
-def test_an_image_drawn_twice_counts_like_a_duplicated_image(test_split, tmp_path):
+def test_an_image_drawn_twice_counts_like_a_duplicated_image(noisy_detections, test_split, tmp_path):
     path, gt = test_split
     detections = noisy_detections(gt, 1)
     twice = gt["images"][0]["id"]
@@ -65,7 +46,7 @@ def test_an_image_drawn_twice_counts_like_a_duplicated_image(test_split, tmp_pat
     assert map50_95 == pytest.approx(expected.map50_95, abs=1e-9)
 
 
-def test_bootstrap_intervals_and_paired_deltas(test_split):
+def test_bootstrap_intervals_and_paired_deltas(noisy_detections, test_split):
     path, gt = test_split
     perfect = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
                 "score": 1.0} for a in gt["annotations"]]

@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from eval.coco_metrics import coco_evaluate, load_coco
@@ -15,44 +14,25 @@ from eval.metric_variants import (
 )
 
 
-def planted(gt: dict, seed: int) -> list[dict]:
-    """Ground-truth boxes jittered and randomly scored, some missed, plus false positives."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for ann in gt["annotations"]:
-        if rng.random() < 0.2:
-            continue
-        x, y, w, h = ann["bbox"]
-        jitter = rng.normal(0, 2, 4)
-        out.append({"image_id": ann["image_id"], "category_id": ann["category_id"],
-                    "bbox": [x + jitter[0], y + jitter[1], w + jitter[2], h + jitter[3]],
-                    "score": float(rng.random())})
-    for image in gt["images"]:
-        x, y = rng.integers(0, 60, 2)
-        out.append({"image_id": image["id"], "category_id": int(rng.integers(1, 3)),
-                    "bbox": [float(x), float(y), 12.0, 12.0], "score": float(rng.random())})
-    return out
-
-
 @pytest.fixture
 def split(toy_dataset):
     path = toy_dataset / "annotations" / "test.json"
     return path, json.loads(path.read_text())
 
 
-def test_coco_rules_reproduce_coco_evaluate(split):
+def test_coco_rules_reproduce_coco_evaluate(noisy_detections, split):
     path, gt = split
-    detections = planted(gt, 0)
+    detections = noisy_detections(gt, 0)
     expected = coco_evaluate(path, detections)
     map50, map50_95 = coco_ap(coco_matching(load_coco(path), detections))
     assert 0.1 < expected.map50_95 < 0.95
     assert (map50, map50_95) == pytest.approx((expected.map50, expected.map50_95), abs=1e-12)
 
 
-def test_cap_of_100_per_image_and_class_drops_late_hits(split):
+def test_cap_of_100_per_image_and_class_drops_late_hits(noisy_detections, split):
     path, gt = split
     image = gt["images"][0]["id"]
-    hits = [dict(d, score=0.1) for d in planted(gt, 1) if d["image_id"] == image]
+    hits = [dict(d, score=0.1) for d in noisy_detections(gt, 1) if d["image_id"] == image]
     junk = [{"image_id": image, "category_id": c, "bbox": [0.0, 0.0, 3.0, 3.0], "score": 0.5}
             for c in (1, 2) for _ in range(120)]
     detections = junk + hits
@@ -61,12 +41,12 @@ def test_cap_of_100_per_image_and_class_drops_late_hits(split):
     assert coco_ap(coco_matching(coco, detections, 300))[1] > coco_ap(coco_matching(coco, detections))[1]
 
 
-def test_ultralytics_matching_matches_like_cocoeval(split):
+def test_ultralytics_matching_matches_like_cocoeval(noisy_detections, split):
     """Greedy in score order, best unclaimed box: the same hits as COCOeval without crowds."""
     path, gt = split
     coco = load_coco(path)
     for seed in range(3):
-        detections = planted(gt, seed)
+        detections = noisy_detections(gt, seed)
         by_coco = coco_matching(coco, detections)
         by_ultralytics = ultralytics_matching(coco, keep_top(detections, 100))
         assert coco_ap(by_ultralytics) == pytest.approx(coco_ap(by_coco), abs=1e-12)
@@ -90,14 +70,14 @@ def test_interpolations_differ_on_one_curve(tmp_path):
     assert ultralytics_ap(matched)[0] != pytest.approx(coco_ap(matched)[0], abs=1e-6)
 
 
-def test_crowd_boxes_are_ignored_by_cocoeval_only(split, tmp_path):
+def test_crowd_boxes_are_ignored_by_cocoeval_only(noisy_detections, split, tmp_path):
     path, gt = split
     crowd = dict(gt["annotations"][0], id=10_000, iscrowd=1)
     with_crowd = dict(gt, annotations=gt["annotations"] + [crowd])
     crowd_path = tmp_path / "crowd.json"
     crowd_path.write_text(json.dumps(with_crowd))
     coco = load_coco(crowd_path)
-    detections = planted(gt, 2)
+    detections = noisy_detections(gt, 2)
     by_coco, by_ultralytics = coco_matching(coco, detections), ultralytics_matching(coco, detections)
     assert len(by_ultralytics.gt_image) == len(by_coco.gt_image) + 1
 
