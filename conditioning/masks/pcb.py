@@ -156,24 +156,28 @@ def spur(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np
 
 @register(
     "spurious_copper",
-    params={"radius": (2, 6), "roughness": (0.1, 0.4)},
+    params={"radius": (2, 6), "roughness": (0.1, 0.4), "aspect": (1, 1)},
     surface="background",
-    description="an isolated copper blob on the substrate",
+    description="an isolated copper blob on the substrate; `aspect`: long / short axis",
 )
 def spurious_copper(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
-    spot = blob(canvas.shape, canvas.anchor, p["radius"], rng, roughness=p["roughness"])
+    spot = blob(canvas.shape, canvas.anchor, p["radius"], rng, aspect=p["aspect"],
+                roughness=p["roughness"])
     return spot & ~canvas.foreground
 
 
 @register(
     "pin_hole",
-    params={"radius": (1.5, 3.5)},
+    params={"radius": (1.5, 3.5), "aspect": (1, 1)},
     surface="foreground",
-    description="a small round hole through copper or coating (clipped to the foreground)",
+    description="a small round or oval hole through copper or coating (clipped to the "
+    "foreground); `aspect`: long / short axis at the same area, randomly oriented",
     anchors=inside_copper,
 )
 def pin_hole(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
-    return disc(canvas.shape, canvas.anchor, p["radius"]) & canvas.foreground
+    if p["aspect"] <= 1:
+        return disc(canvas.shape, canvas.anchor, p["radius"]) & canvas.foreground
+    return blob(canvas.shape, canvas.anchor, p["radius"], rng, aspect=p["aspect"]) & canvas.foreground
 
 
 def _component(fg: np.ndarray, anchor: tuple[int, int]) -> np.ndarray:

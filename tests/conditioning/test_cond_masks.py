@@ -101,3 +101,18 @@ def test_crack_branches_add_pixels(traces):
     plain = KINDS["crack"].build(canvas, {**base, "branches": 0}, np.random.default_rng(5))
     branched = KINDS["crack"].build(canvas, {**base, "branches": 3}, np.random.default_rng(5))
     assert branched.sum() > plain.sum() and (plain & ~branched).sum() == 0
+
+
+@pytest.mark.parametrize("kind", ["pin_hole", "spurious_copper"])
+def test_aspect_draws_an_oval_of_the_same_area(kind):
+    from pipeline.labels.measure import elongation
+
+    on_copper = kind == "pin_hole"
+    fg = np.full((96, 96), on_copper)
+    canvas = Canvas((48, 48), fg)
+    base = {"radius": 8.0, "roughness": 0.0}
+    round_ = KINDS[kind].build(canvas, {**base, "aspect": 1.0}, np.random.default_rng(3))
+    oval = KINDS[kind].build(canvas, {**base, "aspect": 2.5}, np.random.default_rng(3))
+    assert elongation(round_) < 1.2
+    assert 2.0 < elongation(oval) < 3.0
+    assert 0.8 < oval.sum() / round_.sum() < 1.25
