@@ -195,6 +195,10 @@ def _spec(inputs: ArmInputs) -> Path:
     return Path(inputs.spec_path)
 
 
+SPEC_ARMS = frozenset({"procedural", "diffusion"})
+"""Arms whose synthetic set depends on the defect spec (a changed spec makes their sets stale)."""
+
+
 ARMS: dict[str, ArmFn] = {
     "real": real_only,
     "augment": augment,

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from conditioning.errors import DefectforgeError
-from eval.arms import ARMS, ArmInputs
+from eval.arms import ARMS, SPEC_ARMS, ArmInputs
 from eval.bootstrap import bootstrap, coco_matches
 from eval.config import DetectorConfig, EvalConfig
 from eval.detector import TestSet, evaluate_detector, predict_coco, train_detector
@@ -275,6 +275,13 @@ def synthetic_set(ctx: Context, arm: str, seed: int, folder: Path) -> SyntheticS
         return None
     marker = folder / SET_MARKER
     synthetic = load_set(marker)
+    current = spec_hash(ctx.data.spec_path) if arm in SPEC_ARMS else None
+    if synthetic is not None and synthetic.spec_hash != current:
+        raise DefectforgeError(
+            f"{folder.parent}: the {arm} arm's set was drawn from defect spec {synthetic.spec_hash}, "
+            f"but {ctx.data.spec_path} is now {current}; delete {folder.parent} (its detector was "
+            "trained on the old set) or pass another --out"
+        )
     if synthetic is None:
         cfg = ctx.config
         synthetic = ARMS[arm](ArmInputs(
@@ -286,6 +293,7 @@ def synthetic_set(ctx: Context, arm: str, seed: int, folder: Path) -> SyntheticS
         ctx.guard.check_inputs(synthetic.inputs, f"{arm} arm")
         ctx.guard.check_no_test([r.image_path for r in read_coco(synthetic.coco_path)],
                                 f"{arm} synthetic")
+        synthetic.spec_hash = current
         save_set(synthetic, marker)
     return synthetic
 

@@ -27,6 +27,8 @@ class SyntheticSet:
     inputs: list[Path] = field(default_factory=list)
     gate_pass_rate: float | None = None
     generator_revision: str | None = None
+    spec_hash: str | None = None
+    """Hash of the defect spec the set was drawn from (arms that read a spec), else None."""
 
 
 def instances_from_masks(

@@ -186,3 +186,22 @@ def test_strict_refuses_labels_out_of_parity_before_training(toy_dataset, tmp_pa
     assert not (tmp_path / "eval" / "arms" / "real" / "seed0" / "result.json").exists()
     assert (tmp_path / "eval" / "arms" / "diffusion" / "seed0" / "synthetic" /
             "parity.json").is_file()
+
+
+def test_a_changed_spec_refuses_the_stale_synthetic_set(toy_dataset, tmp_path, mlflow_store):
+    """A procedural set recorded under another spec hash is not reused after the spec changed:
+    evaluate stops before training, naming the arm's folder and both hashes."""
+    from eval.synthetic import SyntheticSet, save_set
+
+    config = resolve_config(
+        str(toy_dataset), "quick", real_budget=8, arms=["real", "procedural"], seeds=[0],
+        ratio=1.0, test_limit=4, epochs=1, imgsz=64, val_imgsz=96, batch=8, workers=0,
+        device="cpu", out_dir=tmp_path / "eval", experiment="toy-stale", jobs=1,
+    )
+    folder = tmp_path / "eval" / "arms" / "procedural" / "seed0"
+    stale = SyntheticSet(folder / "synthetic" / "annotations.json", 8, spec_hash="0123456789abcdef")
+    save_set(stale, folder / "synthetic" / "set.json")
+    with pytest.raises(DefectforgeError, match=r"procedural arm's set was drawn from defect spec "
+                       r"0123456789abcdef, but .*defects.yaml is now [0-9a-f]{16}; delete"):
+        run_evaluation(config)
+    assert not (tmp_path / "eval" / "arms" / "real" / "seed0" / "result.json").exists()
