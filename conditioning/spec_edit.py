@@ -20,14 +20,17 @@ def edit_text(text: str, changes: Mapping[Loc, Value]) -> str:
     """`text` with the value at each location (`("defects", 2, "shape", "radius")`) set. A
     mapping value sets its keys one by one (`{min: 2, max: 9}` keeps a `dist:` beside them), a
     list of the same length sets its items, any other value replaces the node; a key the
-    mapping lacks is added (`shape`, `placement` and the like are created when missing)."""
+    mapping lacks is added (`shape`, `placement` and the like are created when missing). A
+    range `{min, max}` takes the file's form: `[2, 9]` where it writes a list."""
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     spans: list[tuple[int, int, str]] = []
     for loc, value in changes.items():
-        parent = _node(root, loc[:-1])
-        if parent is None:
-            raise KeyError(f"no YAML node at {loc[:-1]} to hold {loc[-1]!r}")
-        _set(text, parent, loc[-1], value, spans)
+        depth = len(loc) - 1
+        while depth and _node(root, loc[:depth]) is None:  # missing parents become a value
+            depth -= 1
+        for key in reversed(loc[depth + 1:]):
+            value = {key: value}
+        _set(text, _node(root, loc[:depth]), loc[depth], value, spans)
     for start, end, new in sorted(spans, key=lambda s: (s[0], s[1]), reverse=True):
         text = text[:start] + new + text[end:]
     return text
@@ -51,6 +54,7 @@ def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
 def _set(text: str, parent: yaml.Node, key: str | int, value: Value,
          spans: list[tuple[int, int, str]]) -> None:
     node = _child(parent, key)
+    value = _range_form(node, value)
     if node is None:
         if not isinstance(parent, yaml.MappingNode) or isinstance(key, int):
             raise KeyError(f"cannot add item {key!r} to a YAML sequence")
@@ -69,6 +73,18 @@ def _set(text: str, parent: yaml.Node, key: str | int, value: Value,
                          f"{node.start_mark.line + 1} with {flow(value)}")
 
 
+def _range_form(node: yaml.Node | None, value: Value) -> Value:
+    """A range (`{min, max}`, `dist` only when not uniform) in the form the file writes it:
+    `[min, max]` where it writes a list or the key is new, a number where it writes one."""
+    if not (isinstance(value, dict) and {"min", "max"} <= set(value) <= {"min", "max", "dist"}):
+        return value
+    if isinstance(node, yaml.MappingNode) or "dist" in value:
+        return value
+    if isinstance(node, yaml.ScalarNode) and value["min"] == value["max"]:
+        return value["min"]
+    return [value["min"], value["max"]]
+
+
 def _insertion(text: str, mapping: yaml.MappingNode, key: str, value: Value) -> tuple[int, int, str]:
     """Where and what to insert so that `mapping` gains `key: value` in its own style."""
     entry = f"{key}: {flow(value)}"
@@ -77,19 +93,21 @@ def _insertion(text: str, mapping: yaml.MappingNode, key: str, value: Value) -> 
         inner = text[mapping.start_mark.index + 1:close].strip()
         return (close, close, f", {entry}" if inner else entry)
     indent = mapping.value[0][0].start_mark.column
-    last = _last_leaf(mapping)
-    line_end = text.find("\n", last.end_mark.index)
+    one_line = [v for _, v in mapping.value if _on_one_line(v)]
+    if not one_line:  # only block values: a line of its own before the last key
+        at = mapping.value[-1][0].start_mark.index - indent
+        return (at, at, f"{' ' * indent}{entry}\n")
+    line_end = text.find("\n", one_line[-1].end_mark.index)
     at = len(text) if line_end < 0 else line_end + 1
     prefix = "" if line_end >= 0 else "\n"
     return (at, at, f"{prefix}{' ' * indent}{entry}\n")
 
 
-def _last_leaf(node: yaml.Node) -> yaml.Node:
-    """The last scalar or flow collection inside `node` (block end marks run past comments)."""
-    while not isinstance(node, yaml.ScalarNode) and not node.flow_style and node.value:
-        last = node.value[-1]
-        node = last[1] if isinstance(node, yaml.MappingNode) else last
-    return node
+def _on_one_line(node: yaml.Node) -> bool:
+    """A plain or quoted scalar, or a flow collection: it ends on the line of its end mark."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.style not in ("|", ">")
+    return bool(node.flow_style)
 
 
 def flow(value: Value) -> str:
@@ -108,8 +126,10 @@ def flow(value: Value) -> str:
 
 
 def number(value: float) -> str:
-    """`3` for whole numbers, else at most three significant decimals (`2.5`, `0.35`)."""
+    """`3` for whole numbers, else one decimal from 1 up (`12.5`) and two significant digits
+    below (`0.35`): what a hand-written spec would say."""
     value = float(value)
     if value.is_integer():
         return str(int(value))
-    return f"{value:.3g}" if abs(value) < 100 else str(round(value))
+    rounded = round(value, 1) if abs(value) >= 1 else float(f"{value:.2g}")
+    return str(int(rounded)) if rounded.is_integer() else repr(rounded)
