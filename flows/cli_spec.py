@@ -1,4 +1,5 @@
-"""`defectforge spec`: validate defect-spec files, print their JSON Schema, preview their masks."""
+"""`defectforge spec`: validate defect-spec files, print their JSON Schema, preview their masks,
+fit their numbers to a dataset's real masks."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Annotated
 import typer
 
 spec_app = typer.Typer(
-    help="Author defect specs (datasets/<name>/defects.yaml): validate, print the schema, preview.",
+    help="Author defect specs (datasets/<name>/defects.yaml): validate, print the schema, "
+    "preview, fit the numbers to the real masks.",
     no_args_is_help=True,
 )
 
