@@ -140,13 +140,15 @@ def _print_fit(result) -> None:
     table = Table(title=f"spec fit: {result.real_images} real images; median mask area (px²) and "
                   "elongation, real / before -> after")
     for name in ("class", "defect", "real n", "area real", "area before", "area after",
-                 "elong. real", "elong. before", "elong. after", "rounds", "ok"):
+                 "elong. real", "elong. before", "elong. after", "on fg real / after", "rounds",
+                 "ok"):
         table.add_column(name)
     marks = {True: "yes", False: "NO", None: "- (few)"}
     for row in result.classes:
         table.add_row(row.class_name, row.defect, str(row.real_instances), fmt(row.real_area),
                       fmt(row.before[0]), fmt(row.after[0]), fmt(row.real_elongation),
-                      fmt(row.before[1]), fmt(row.after[1]), str(row.rounds),
+                      fmt(row.before[1]), fmt(row.after[1]),
+                      f"{fmt(row.surface[0])} / {fmt(row.surface[1])}", str(row.rounds),
                       marks[row.ok] + (f" {row.note}" if row.note else ""))
     console = Console(width=160)
     console.print(table)
@@ -157,7 +159,8 @@ def _print_fit(result) -> None:
     verdict = "within" if result.ok else "NOT within"
     console.print(f"{verdict} the label parity tolerances (area x{list(TOLERANCES.area_ratio)}, "
                   f"elongation x{list(TOLERANCES.elongation_ratio)}, instances "
-                  f"x{list(TOLERANCES.instances_ratio)}, class mix TV <= {TOLERANCES.class_mix_tv})"
+                  f"x{list(TOLERANCES.instances_ratio)}, class mix TV <= {TOLERANCES.class_mix_tv}, "
+                  f"surface ±{TOLERANCES.surface_abs})"
                   f"; started from {result.started_from}; {len(result.changes)} values changed; "
                   f"wrote {result.out}")
 

@@ -47,12 +47,13 @@ class RealCounts:
 
 
 def count_changes(library: DefectLibrary, real: RealCounts) -> dict[Loc, Value]:
-    """New `count` per defect (where it is its class's only defect) and per-image limits."""
+    """New `count` per defect (where it is its class's only defect and the real images hold
+    the class: a class they lack keeps its count) and per-image limits."""
     changes: dict[Loc, Value] = {}
     per_class = Counter(spec.class_name for spec in library.defects)
     for index, spec in enumerate(library.defects):
         counts = real.per_class.get(spec.class_name)
-        if per_class[spec.class_name] == 1 and counts:
+        if per_class[spec.class_name] == 1 and counts and any(counts):
             low, high = count_range(counts)
             if (low, high) != (spec.count.min, spec.count.max):
                 changes[("defects", index, "count")] = {"min": low, "max": high}

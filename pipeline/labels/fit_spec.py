@@ -49,6 +49,8 @@ class ClassFit:
     before: tuple[float | None, float | None]
     after: tuple[float | None, float | None]
     rounds: int
+    surface: tuple[float | None, float | None] = (None, None)
+    """Share of mask pixels on the foreground: real, simulated after (None: not measured)."""
     note: str = ""
 
     @property
@@ -61,7 +63,10 @@ class ClassFit:
             return False
         low, high = TOLERANCES.area_ratio
         e_low, e_high = TOLERANCES.elongation_ratio
-        return low <= area / self.real_area <= high and e_low <= elong / self.real_elongation <= e_high
+        real, simulated = self.surface
+        surface = real is None or simulated is None or abs(real - simulated) <= TOLERANCES.surface_abs
+        return (low <= area / self.real_area <= high and surface
+                and e_low <= elong / self.real_elongation <= e_high)
 
 
 @dataclass
@@ -99,20 +104,21 @@ def fit_spec(dataset: str, records: list[ImageRecord], start: Path | None, out: 
     classes = load_dataset_info(dataset).class_names
     # 2. the starting text: the spec given, or a plain-quantile one (data init's)
     text, started_from = _starting_text(dataset, classes, records, start)
-    library = _valid(text, out, classes)
+    where = start or out  # region mask paths resolve against the starting spec's folder
+    library = _valid(text, where, classes)
     if start is None and (polarity := choose_polarity(records)):
         text = edit_text(text, {("foreground",): polarity})
-        library = _valid(text, out, classes)
+        library = _valid(text, where, classes)
     # 3. counts, per-image limits and surfaces from the real labels
     real = RealCounts.of(records, classes)
     changes = {**count_changes(library, real), **surface_changes(library, records)}
     text = edit_text(text, changes)
-    fitted = _valid(text, out, classes)
+    fitted = _valid(text, where, classes)
     # 4. shapes by simulation on the clean references
     fits, shape_changes = _fit_shapes(fitted, records, samples, rounds, seed)
     changes.update(shape_changes)
     text = _with_header(edit_text(text, shape_changes), source, len(records))
-    final = _valid(text, out, classes)
+    final = _valid(text, where, classes)
     # 5. write, and report
     write_bytes(out, text.encode("utf-8"))
     before, after = planned(library, seed), planned(final, seed)
@@ -163,7 +169,8 @@ def _fit_shapes(library: DefectLibrary, records: list[ImageRecord], samples: int
             continue
         target = (float(np.median(stats.area)), float(np.median(stats.elongation)))
         fit = fit_defect(library, index, grounds, target, samples, rounds, seed)
-        fits.append(_class_fit(spec.class_name, spec.name, stats.count, target, fit))
+        fits.append(_class_fit(spec.class_name, spec.name, stats.count, target, fit,
+                               stats.foreground_share))
         for name, value in fit.params.items():
             changes[("defects", index, "shape", name)] = _range_value(value)
     return fits, changes
@@ -175,14 +182,15 @@ def _background(record: ImageRecord) -> np.ndarray:
 
 
 def _class_fit(name: str, defect: str, count: int, target: tuple[float, float],
-               fit: DefectFit) -> ClassFit:
+               fit: DefectFit, surface: float | None) -> ClassFit:
     note = "" if fit.before.area else (
         f"not placeable ({fit.before.failures} placements failed): check its placement")
     if fit.before.area and not fit.elongation_knob:
         note = f"kind has no elongation param (`{fit.kind}`)"
     return ClassFit(name, defect, count, target[0], target[1],
                     (fit.before.median_area(), fit.before.median_elongation()),
-                    (fit.after.median_area(), fit.after.median_elongation()), fit.rounds, note)
+                    (fit.after.median_area(), fit.after.median_elongation()), fit.rounds,
+                    (surface, fit.after.foreground_share), note)
 
 
 def _range_value(value: Range) -> Value:

@@ -61,7 +61,7 @@ defects:
       radius: {min: 6, max: 18, dist: normal}
       roughness: [0.2, 0.5]
       aspect: [3, 4]
-    placement: {surface: background, border: 10}
+    placement: {surface: any, border: 10}   # real blobs lie on the substrate
     count: [0, 3]
     prompt: a stray copper blob
 
@@ -146,6 +146,13 @@ def test_fit_brings_far_off_shapes_within_parity_and_keeps_comments(planted, tmp
     assert "# Numbers fitted by `defectforge spec fit --dataset planted --budget" in text
     assert spec.read_text() == FAR_OFF
     assert fitted.defects[1].shape.radius.dist == "normal"
+    assert [d.placement.surface for d in fitted.defects] == ["edge", "background", "foreground"]
+
+
+def test_count_range_matches_the_real_mean_and_spread():
+    assert count_range([1, 1, 2, 0, 1, 1, 2, 1, 1, 0]) == (0, 2)  # mean 1, some spread
+    assert count_range([1, 1, 1, 1]) == (1, 1)
+    assert count_range([3, 4, 5, 2, 3, 4]) == (2, 5)
 
 
 @pytest.mark.slow
