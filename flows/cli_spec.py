@@ -106,8 +106,8 @@ def fit(
         Path | None, typer.Option("--out", help="Where to write (default: the spec updated in place).")
     ] = None,
     samples: Annotated[
-        int | None, typer.Option("--samples", min=8, help="Masks placed per defect per fitting "
-                                 "round (default: pipeline.labels.fit_shapes.SAMPLES).")
+        int | None, typer.Option("--samples", min=8, help="Masks wanted per defect per fitting "
+                                 "round (default: pipeline.labels.shape_sim.SAMPLES).")
     ] = None,
     rounds: Annotated[
         int | None, typer.Option("--rounds", min=0, help="Most fitting rounds (default: "
@@ -152,6 +152,9 @@ def _print_fit(result) -> None:
                       marks[row.ok] + (f" {row.note}" if row.note else ""))
     console = Console(width=160)
     console.print(table)
+    images, failed = result.placed
+    console.print(f"simulated: the fitted spec placed on {images} images of the real clean "
+                  f"references ({failed} could not be placed, as an arm skips them)")
     real, before, after = result.per_image
     console.print(f"instances per defective image (mean): real {real:.2f}, spec before "
                   f"{before:.2f} -> after {after:.2f}; class mix TV distance to real "

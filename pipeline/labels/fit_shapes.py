@@ -1,6 +1,6 @@
-"""Shape params fitted to the real masks by simulation: place each defect alone, many times, on
-the real images' clean references, measure its masks as the parity report does (pixel area,
-minAreaRect elongation), and rescale its params toward the real class medians; repeat.
+"""Shape params fitted to the real masks by simulation: place the spec's defects on the real
+images' clean references (`pipeline.labels.shape_sim`), measure them as the parity report does,
+and rescale each defect's params toward its class's real medians; repeat.
 
 A param does not map 1:1 onto the measured area (shapes are clipped to the part's foreground,
 an `open` spans the trace it cuts, a `short` the gap it bridges), so each round multiplies the
@@ -15,76 +15,24 @@ overshoots (line widths and disc radii are whole pixels) halves the next one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from conditioning.masks import KINDS, MaskKind
-from conditioning.placement import PlacementError, place_defects
 from conditioning.spec import MAX_PX, SIZE_PARAMS, DefectLibrary, DefectSpec, IntRange, Range
 from conditioning.spec_edit import number
-from pipeline.labels.measure import elongation
-from pipeline.labels.window import mask_window
+from pipeline.labels.shape_sim import SAMPLES, Placed, Simulated, simulate
 
-SAMPLES = 48
-"""Masks placed per defect per round (the medians of 48 draws move by a few per cent)."""
 ROUNDS = 5
-"""Most rescaling rounds; fitting stops earlier once every class is CLOSE."""
+"""Most rescaling rounds; fitting stops earlier once every fitted defect is CLOSE."""
 CLOSE = 0.1
-"""A class is fitted when its simulated median area and elongation are within +-10 % of real."""
-TRIES = 3
-"""Placements tried per wanted mask before a defect counts as not placeable."""
-
-
-@dataclass
-class Simulated:
-    """One defect's placed masks: area and elongation of each, and its surface pixel counts."""
-
-    area: list[float] = field(default_factory=list)
-    elongation: list[float] = field(default_factory=list)
-    pixels: int = 0
-    foreground: int = 0
-    failures: int = 0
-
-    def median_area(self) -> float | None:
-        return float(np.median(self.area)) if self.area else None
-
-    def median_elongation(self) -> float | None:
-        return float(np.median(self.elongation)) if self.elongation else None
-
-    @property
-    def foreground_share(self) -> float | None:
-        return self.foreground / self.pixels if self.pixels else None
-
-
-def simulate(library: DefectLibrary, index: int, grounds: list[np.ndarray],
-             samples: int = SAMPLES, seed: int = 0) -> Simulated:
-    """`samples` masks of defect `index` placed alone on the `grounds` (bool foregrounds of the
-    real clean references) in turn; the same seed draws the same anchors and values."""
-    alone = _alone(library, library.defects[index])
-    rng = np.random.default_rng([seed, index])
-    result = Simulated()
-    for attempt in range(samples * TRIES):
-        if len(result.area) >= samples:
-            break
-        ground = grounds[attempt % len(grounds)]
-        try:
-            placed = place_defects(alone, ground, rng)
-        except PlacementError:
-            result.failures += 1
-            continue
-        for one in placed:
-            crop, window = mask_window(one.mask)
-            result.area.append(float(np.count_nonzero(crop)))
-            result.elongation.append(elongation(crop))
-            result.pixels += int(np.count_nonzero(crop))
-            result.foreground += int(np.count_nonzero(crop & ground[window]))
-    return result
+"""A defect is fitted when its simulated median area and elongation are within +-10 % of real."""
 
 
 @dataclass
 class DefectFit:
-    """One defect's fit: the params changed, its masks before and after, the rounds run."""
+    """One defect's fit: the params changed, its masks before and after, its best round."""
 
     params: dict[str, Range]
     before: Simulated
@@ -94,35 +42,58 @@ class DefectFit:
     elongation_knob: str | None
 
 
-def fit_defect(library: DefectLibrary, index: int, grounds: list[np.ndarray],
-               target: tuple[float, float], samples: int = SAMPLES, rounds: int = ROUNDS,
-               seed: int = 0) -> DefectFit:
-    """Rescale defect `index`'s params toward the real (median area, median elongation) for at
-    most `rounds` rounds; keeps the round closest to the target."""
-    before = simulate(library, index, grounds, samples, seed)
-    kind = library.defects[index].kind
-    best = DefectFit({}, before, before, 0, kind, elongation_knob(KINDS[kind]))
-    best_miss, trial, simulated = _miss(library, index, before, target), library, before
-    steps, last = [1.0, 1.0], [0.0, 0.0]
-    for number_ in range(1, rounds + 1):
-        if best_miss <= math.log1p(CLOSE) or not simulated.area:
+@dataclass
+class _Track:
+    """The rescaling state of one defect across rounds."""
+
+    target: tuple[float, float]
+    miss: float
+    best_round: int = 0
+    steps: tuple[float, float] = (1.0, 1.0)
+    last: tuple[float, float] = (0.0, 0.0)
+
+
+def fit_shapes(library: DefectLibrary, grounds: list[np.ndarray],
+               targets: dict[int, tuple[float, float]], samples: int = SAMPLES,
+               rounds: int = ROUNDS, seed: int = 0) -> tuple[dict[int, DefectFit], Placed]:
+    """Rescale each defect in `targets` ({index: real (median area, median elongation)}) for at
+    most `rounds` rounds; every defect keeps the params of its round closest to its target. The
+    fitted library is placed once more for the reported `after` masks (returned too)."""
+    before = simulate(library, grounds, samples, seed).defects
+    tracks = {i: _Track(t, _miss(library, i, before[i], t)) for i, t in targets.items()}
+    trial, simulated = library, before
+    best = {i: library.defects[i] for i in targets}
+    for round_ in range(1, rounds + 1):
+        active = [i for i, t in tracks.items()
+                  if t.miss > math.log1p(CLOSE) and simulated[i].area]
+        if not active:
             break
-        spec = trial.defects[index]
-        logs = [math.log(target[0] / simulated.median_area()),
-                math.log(target[1] / simulated.median_elongation())]
-        for k in (0, 1):  # overshot (the sign flipped): halve the step, as params are discrete
-            steps[k] *= 0.5 if logs[k] * last[k] < 0 else 1.0
-        last = logs
-        knob = elongation_knob(KINDS[spec.kind])
-        ratios = (math.exp(steps[0] * logs[0]), math.exp(steps[1] * logs[1]) if knob else None)
-        trial = with_shape(trial, index, rescale(spec, *ratios))
-        simulated = simulate(trial, index, grounds, samples, seed)
-        miss = _miss(trial, index, simulated, target)
-        if miss < best_miss:
-            best_miss = miss
-            best = DefectFit(_changed(library, trial, index), before, simulated, number_, kind,
-                             best.elongation_knob)
-    return best
+        for i in active:
+            trial = with_shape(trial, i, _step(trial.defects[i], simulated[i], tracks[i]))
+        simulated = simulate(trial, grounds, samples, seed).defects
+        for i in active:
+            miss = _miss(trial, i, simulated[i], tracks[i].target)
+            if miss < tracks[i].miss:
+                tracks[i].miss, tracks[i].best_round, best[i] = miss, round_, trial.defects[i]
+    fitted = library.model_copy(update={"defects": [best.get(i, spec) for i, spec in
+                                                    enumerate(library.defects)]})
+    after = simulate(fitted, grounds, samples, seed)
+    return {i: DefectFit(_changed(library, fitted, i), before[i], after.defects[i],
+                         tracks[i].best_round, library.defects[i].kind,
+                         elongation_knob(KINDS[library.defects[i].kind]))
+            for i in targets}, after
+
+
+def _step(spec: DefectSpec, simulated: Simulated, track: _Track) -> dict[str, Range]:
+    """The next params of one defect: log ratios to its target, halved after an overshoot."""
+    logs = (math.log(track.target[0] / simulated.median_area()),
+            math.log(track.target[1] / simulated.median_elongation()))
+    track.steps = tuple(s * (0.5 if g * p < 0 else 1.0)
+                        for s, g, p in zip(track.steps, logs, track.last, strict=True))
+    track.last = logs
+    knob = elongation_knob(KINDS[spec.kind])
+    return rescale(spec, math.exp(track.steps[0] * logs[0]),
+                   math.exp(track.steps[1] * logs[1]) if knob else None)
 
 
 def _miss(library: DefectLibrary, index: int, simulated: Simulated,
@@ -142,13 +113,6 @@ def _changed(original: DefectLibrary, fitted: DefectLibrary, index: int) -> dict
     kind = KINDS[spec.kind]
     return {name: getattr(new, name) for name in kind.params
             if getattr(new, name) is not None and getattr(new, name) != current(spec, kind, name)}
-
-
-def _alone(library: DefectLibrary, spec: DefectSpec) -> DefectLibrary:
-    """The library with only `spec`, one instance an image."""
-    single = spec.model_copy(update={"count": IntRange(min=1, max=1)})
-    return library.model_copy(update={"defects": [single], "min_per_image": 1,
-                                      "max_per_image": None})
 
 
 def rescale(spec: DefectSpec, area_ratio: float, elongation_ratio: float | None) -> dict[str, Range]:

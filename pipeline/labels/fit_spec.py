@@ -29,8 +29,9 @@ from pipeline.labels.fit_counts import (
     planned,
     surface_changes,
 )
-from pipeline.labels.fit_shapes import ROUNDS, SAMPLES, DefectFit, fit_defect
+from pipeline.labels.fit_shapes import ROUNDS, DefectFit, fit_shapes
 from pipeline.labels.measure import measure_set
+from pipeline.labels.shape_sim import SAMPLES, Placed
 from pipeline.labels.tolerances import TOLERANCES
 
 HEADER = "# Numbers fitted by `defectforge spec fit"
@@ -81,6 +82,8 @@ class FitResult:
     """Mean instances per defective image: real, planned before, planned after."""
     mix_distance: tuple[float, float]
     """Class-mix TV distance to the real mix: before, after."""
+    placed: tuple[int, int] = (0, 0)
+    """Images the fitted spec was placed on in the last simulation, and how many failed."""
     changes: dict[Loc, Value] = field(default_factory=dict)
 
     @property
@@ -115,7 +118,7 @@ def fit_spec(dataset: str, records: list[ImageRecord], start: Path | None, out: 
     text = edit_text(text, changes)
     fitted = _valid(text, where, classes)
     # 4. shapes by simulation on the clean references
-    fits, shape_changes = _fit_shapes(fitted, records, samples, rounds, seed)
+    fits, shape_changes, placed = _fit_shapes(fitted, records, samples, rounds, seed)
     changes.update(shape_changes)
     text = _with_header(edit_text(text, shape_changes), source, len(records))
     final = _valid(text, where, classes)
@@ -124,7 +127,8 @@ def fit_spec(dataset: str, records: list[ImageRecord], start: Path | None, out: 
     before, after = planned(library, seed), planned(final, seed)
     return FitResult(out, started_from, len(records), fits,
                      (_mean(real.per_image), _mean(before.per_image), _mean(after.per_image)),
-                     (_distance(real, before), _distance(real, after)), changes)
+                     (_distance(real, before), _distance(real, after)),
+                     (placed.images, placed.failures), changes)
 
 
 def _starting_text(dataset: str, classes: list[str], records: list[ImageRecord],
@@ -158,22 +162,22 @@ def _valid(text: str, path: Path, classes: list[str]) -> DefectLibrary:
 
 
 def _fit_shapes(library: DefectLibrary, records: list[ImageRecord], samples: int,
-                rounds: int, seed: int) -> tuple[list[ClassFit], dict[Loc, Value]]:
+                rounds: int, seed: int) -> tuple[list[ClassFit], dict[Loc, Value], Placed]:
     """Per defect with real instances: its fit, and the shape edits of the text."""
     real = measure_set(records, library.foreground)
     grounds = [foreground_mask(_background(r), library.foreground) for r in records]
-    fits, changes = [], {}
-    for index, spec in enumerate(library.defects):
-        stats = real.classes.get(spec.class_name)
-        if stats is None or not stats.area:
-            continue
-        target = (float(np.median(stats.area)), float(np.median(stats.elongation)))
-        fit = fit_defect(library, index, grounds, target, samples, rounds, seed)
-        fits.append(_class_fit(spec.class_name, spec.name, stats.count, target, fit,
+    targets = {i: (float(np.median(s.area)), float(np.median(s.elongation)))
+               for i, spec in enumerate(library.defects)
+               if (s := real.classes.get(spec.class_name)) is not None and s.area}
+    fits, placed = fit_shapes(library, grounds, targets, samples, rounds, seed)
+    rows, changes = [], {}
+    for index, fit in fits.items():
+        spec, stats = library.defects[index], real.classes[library.defects[index].class_name]
+        rows.append(_class_fit(spec.class_name, spec.name, stats.count, targets[index], fit,
                                stats.foreground_share))
         for name, value in fit.params.items():
             changes[("defects", index, "shape", name)] = _range_value(value)
-    return fits, changes
+    return rows, changes, placed
 
 
 def _background(record: ImageRecord) -> np.ndarray:
@@ -183,8 +187,7 @@ def _background(record: ImageRecord) -> np.ndarray:
 
 def _class_fit(name: str, defect: str, count: int, target: tuple[float, float],
                fit: DefectFit, surface: float | None) -> ClassFit:
-    note = "" if fit.before.area else (
-        f"not placeable ({fit.before.failures} placements failed): check its placement")
+    note = "" if fit.before.area else "never placed: check its placement and count"
     if fit.before.area and not fit.elongation_knob:
         note = f"kind has no elongation param (`{fit.kind}`)"
     return ClassFit(name, defect, count, target[0], target[1],
