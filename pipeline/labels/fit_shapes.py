@@ -55,11 +55,13 @@ class _Track:
 
 def fit_shapes(library: DefectLibrary, grounds: list[np.ndarray],
                targets: dict[int, tuple[float, float]], samples: int = SAMPLES,
-               rounds: int = ROUNDS, seed: int = 0) -> tuple[dict[int, DefectFit], Placed]:
+               rounds: int = ROUNDS, seed: int = 0,
+               sides: dict[str, bool] | None = None) -> tuple[dict[int, DefectFit], Placed]:
     """Rescale each defect in `targets` ({index: real (median area, median elongation)}) for at
     most `rounds` rounds; every defect keeps the params of its round closest to its target. The
-    fitted library is placed once more for the reported `after` masks (returned too)."""
-    before = simulate(library, grounds, samples, seed).defects
+    fitted library is placed once more for the reported `after` masks (returned too).
+    `sides`: the side each class's labels lie on (`shape_sim.simulate`)."""
+    before = simulate(library, grounds, samples, seed, sides).defects
     tracks = {i: _Track(t, _miss(library, i, before[i], t)) for i, t in targets.items()}
     trial, simulated = library, before
     best = {i: library.defects[i] for i in targets}
@@ -70,14 +72,14 @@ def fit_shapes(library: DefectLibrary, grounds: list[np.ndarray],
             break
         for i in active:
             trial = with_shape(trial, i, _step(trial.defects[i], simulated[i], tracks[i]))
-        simulated = simulate(trial, grounds, samples, seed).defects
+        simulated = simulate(trial, grounds, samples, seed, sides).defects
         for i in active:
             miss = _miss(trial, i, simulated[i], tracks[i].target)
             if miss < tracks[i].miss:
                 tracks[i].miss, tracks[i].best_round, best[i] = miss, round_, trial.defects[i]
     fitted = library.model_copy(update={"defects": [best.get(i, spec) for i, spec in
                                                     enumerate(library.defects)]})
-    after = simulate(fitted, grounds, samples, seed)
+    after = simulate(fitted, grounds, samples, seed, sides)
     return {i: DefectFit(_changed(library, fitted, i), before[i], after.defects[i],
                          tracks[i].best_round, library.defects[i].kind,
                          elongation_knob(KINDS[library.defects[i].kind]))

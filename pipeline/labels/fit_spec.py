@@ -32,6 +32,7 @@ from pipeline.labels.fit_counts import (
 from pipeline.labels.fit_shapes import ROUNDS, DefectFit, fit_shapes
 from pipeline.labels.measure import measure_set
 from pipeline.labels.shape_sim import SAMPLES, Placed
+from pipeline.labels.surface import ON_SURFACE
 from pipeline.labels.tolerances import TOLERANCES
 
 HEADER = "# Numbers fitted by `defectforge spec fit"
@@ -169,7 +170,10 @@ def _fit_shapes(library: DefectLibrary, records: list[ImageRecord], samples: int
     targets = {i: (float(np.median(s.area)), float(np.median(s.elongation)))
                for i, spec in enumerate(library.defects)
                if (s := real.classes.get(spec.class_name)) is not None and s.area}
-    fits, placed = fit_shapes(library, grounds, targets, samples, rounds, seed)
+    sides = {name: s.foreground_share >= ON_SURFACE for name, s in real.classes.items()
+             if s.foreground_share is not None and library.foreground != "all"
+             and max(s.foreground_share, 1 - s.foreground_share) >= ON_SURFACE}
+    fits, placed = fit_shapes(library, grounds, targets, samples, rounds, seed, sides)
     rows, changes = [], {}
     for index, fit in fits.items():
         spec, stats = library.defects[index], real.classes[library.defects[index].class_name]

@@ -3,8 +3,10 @@ labels (pixel area, minAreaRect elongation, share on the foreground), per defect
 
 Whole images are placed, with each defect's `count`, `min_per_image`, `max_per_image` and
 spacing, as the procedural and diffusion arms place them: crowding shortens what needs room
-(a `short` spanning a wide gap). What an arm's rendering then changes (paint that misses a
-thin rim) is not modelled: labels are the placed masks.
+(a `short` spanning a wide gap). A label is what changed against the clean reference: where a
+class's real masks lie on one side (copper added on the substrate, removed from copper), a
+placed mask counts only on that side (`sides`), as painting copper over copper changes
+nothing. Finer effects of an arm's rendering (paint that misses a thin rim) are not modelled.
 """
 
 from __future__ import annotations
@@ -54,10 +56,12 @@ class Placed:
 
 
 def simulate(library: DefectLibrary, grounds: list[np.ndarray], samples: int = SAMPLES,
-             seed: int = 0) -> Placed:
+             seed: int = 0, sides: dict[str, bool] | None = None) -> Placed:
     """Place whole images on the `grounds` (bool foregrounds of the real clean references) in
     turn until every defect that can appear has `samples` masks (at most MAX_IMAGES x samples
-    images); image i always draws from seed (seed, i), so two calls differ by the spec only."""
+    images); image i always draws from seed (seed, i), so two calls differ by the spec only.
+    `sides`: {class: True (its labels lie on the foreground) or False (background)}."""
+    sides = sides or {}
     found = [Simulated() for _ in library.defects]
     index = {id(spec): i for i, spec in enumerate(library.defects)}
     wanted = [i for i, spec in enumerate(library.defects) if spec.count.max > 0]
@@ -72,7 +76,10 @@ def simulate(library: DefectLibrary, grounds: list[np.ndarray], samples: int = S
             failures += 1
             continue
         for one in placed:
-            _add(found[index[id(one.spec)]], one.mask, ground)
+            side = sides.get(one.spec.class_name)
+            mask = one.mask if side is None else one.mask & (ground if side else ~ground)
+            if mask.any():
+                _add(found[index[id(one.spec)]], mask, ground)
     return Placed(found, images, failures)
 
 
