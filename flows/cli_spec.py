@@ -140,15 +140,15 @@ def _print_fit(result) -> None:
     table = Table(title=f"spec fit: {result.real_images} real images; median mask area (px²) and "
                   "elongation, real / before -> after")
     for name in ("class", "defect", "real n", "area real", "area before", "area after",
-                 "elong. real", "elong. before", "elong. after", "on fg real / after", "rounds",
-                 "ok"):
+                 "elong. real", "elong. before", "elong. after", "on fg real / after",
+                 "best round", "ok"):
         table.add_column(name)
     marks = {True: "yes", False: "NO", None: "- (few)"}
     for row in result.classes:
         table.add_row(row.class_name, row.defect, str(row.real_instances), fmt(row.real_area),
                       fmt(row.before[0]), fmt(row.after[0]), fmt(row.real_elongation),
                       fmt(row.before[1]), fmt(row.after[1]),
-                      f"{fmt(row.surface[0])} / {fmt(row.surface[1])}", str(row.rounds),
+                      f"{fmt(row.surface[0])} / {fmt(row.surface[1])}", str(row.best_round),
                       marks[row.ok] + (f" {row.note}" if row.note else ""))
     console = Console(width=160)
     console.print(table)

@@ -37,7 +37,7 @@ class DefectFit:
     params: dict[str, Range]
     before: Simulated
     after: Simulated
-    rounds: int
+    best_round: int
     kind: str
     elongation_knob: str | None
 

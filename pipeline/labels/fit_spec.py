@@ -50,7 +50,8 @@ class ClassFit:
     real_elongation: float
     before: tuple[float | None, float | None]
     after: tuple[float | None, float | None]
-    rounds: int
+    best_round: int
+    """The fitting round whose params were kept (0: the starting ones)."""
     surface: tuple[float | None, float | None] = (None, None)
     """Share of mask pixels on the foreground: real, simulated after (None: not measured)."""
     note: str = ""
@@ -196,7 +197,7 @@ def _class_fit(name: str, defect: str, count: int, target: tuple[float, float],
         note = f"kind has no elongation param (`{fit.kind}`)"
     return ClassFit(name, defect, count, target[0], target[1],
                     (fit.before.median_area(), fit.before.median_elongation()),
-                    (fit.after.median_area(), fit.after.median_elongation()), fit.rounds,
+                    (fit.after.median_area(), fit.after.median_elongation()), fit.best_round,
                     (surface, fit.after.foreground_share), note)
 
 
