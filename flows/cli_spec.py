@@ -1,4 +1,5 @@
-"""`defectforge spec`: validate defect-spec files, print their JSON Schema, preview their masks."""
+"""`defectforge spec`: validate defect-spec files, print their JSON Schema, preview their masks,
+fit their numbers to a dataset's real masks."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Annotated
 import typer
 
 spec_app = typer.Typer(
-    help="Author defect specs (datasets/<name>/defects.yaml): validate, print the schema, preview.",
+    help="Author defect specs (datasets/<name>/defects.yaml): validate, print the schema, "
+    "preview, fit the numbers to the real masks.",
     no_args_is_help=True,
 )
 
@@ -84,6 +86,86 @@ def _surface_problems(library, file: Path, records: list) -> bool:
     for problem in result.problems:
         typer.echo(str(problem))
     return bool(result.problems)
+
+
+@spec_app.command("fit")
+def fit(
+    dataset: Annotated[str, typer.Option("--dataset", help="Prepared dataset whose real train "
+                                         "masks the numbers come from.")],
+    budget: Annotated[
+        Path | None,
+        typer.Option("--budget", help="Budget manifest (`defectforge data budget`): fit to its k "
+                     "images; unset: at most 300 evenly spaced train images."),
+    ] = None,
+    spec: Annotated[
+        Path | None,
+        typer.Option("--spec", help="Spec to update (default: the dataset's defects.yaml; a new "
+                     "one is written when it has none)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write (default: the spec updated in place).")
+    ] = None,
+    samples: Annotated[
+        int | None, typer.Option("--samples", min=8, help="Masks wanted per defect per fitting "
+                                 "round (default: pipeline.labels.shape_sim.SAMPLES).")
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option("--rounds", min=0, help="Most fitting rounds (default: "
+                                 "pipeline.labels.fit_shapes.ROUNDS).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated placements.")] = 0,
+) -> None:
+    """Fit a spec's numbers to the real masks (train split only): each defect's `count`, `min_per_image` / `max_per_image` (quantiles of instances per image), surfaces, and shape params (placed on the real clean references, measured as the label parity report does, rescaled toward the real median mask area and elongation). Updates only the numbers (comments kept); prints real against fitted medians and whether they are within the parity tolerances (exit 0 either way)."""
+    from pipeline.data.registry import spec_path
+    from pipeline.labels.fit_spec import fit_spec
+    from pipeline.labels.surface import real_records
+
+    records = real_records(dataset, budget)
+    default = spec_path(dataset)
+    start = spec if spec is not None else (default if default.is_file() else None)
+    target = out or start or default
+    source = dataset + (f" --budget {budget}" if budget else "")
+    tuning = {k: v for k, v in (("samples", samples), ("rounds", rounds)) if v is not None}
+    result = fit_spec(dataset, records, start, target, source=source, seed=seed, **tuning)
+    _print_fit(result)
+
+
+def _print_fit(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline.labels.parity import fmt
+    from pipeline.labels.tolerances import TOLERANCES
+
+    table = Table(title=f"spec fit: {result.real_images} real images; median mask area (px²) and "
+                  "elongation, real / before -> after")
+    for name in ("class", "defect", "real n", "area real", "area before", "area after",
+                 "elong. real", "elong. before", "elong. after", "on fg real / after",
+                 "best round", "ok"):
+        table.add_column(name)
+    marks = {True: "yes", False: "NO", None: "- (few)"}
+    for row in result.classes:
+        table.add_row(row.class_name, row.defect, str(row.real_instances), fmt(row.real_area),
+                      fmt(row.before[0]), fmt(row.after[0]), fmt(row.real_elongation),
+                      fmt(row.before[1]), fmt(row.after[1]),
+                      f"{fmt(row.surface[0])} / {fmt(row.surface[1])}", str(row.best_round),
+                      marks[row.ok] + (f" {row.note}" if row.note else ""))
+    console = Console(width=160)
+    console.print(table)
+    images, failed = result.placed
+    console.print(f"simulated: the fitted spec placed on {images} images of the real clean "
+                  f"references ({failed} could not be placed, as an arm skips them)")
+    real, before, after = result.per_image
+    console.print(f"instances per defective image (mean): real {real:.2f}, spec before "
+                  f"{before:.2f} -> after {after:.2f}; class mix TV distance to real "
+                  f"{result.mix_distance[0]:.2f} -> {result.mix_distance[1]:.2f}")
+    verdict = "within" if result.ok else "NOT within"
+    console.print(f"{verdict} the label parity tolerances (area x{list(TOLERANCES.area_ratio)}, "
+                  f"elongation x{list(TOLERANCES.elongation_ratio)}, instances "
+                  f"x{list(TOLERANCES.instances_ratio)}, class mix TV <= {TOLERANCES.class_mix_tv}, "
+                  f"surface ±{TOLERANCES.surface_abs})"
+                  f"; started from {result.started_from}; {len(result.changes)} values changed; "
+                  f"wrote {result.out}")
 
 
 @spec_app.command("schema")
