@@ -107,12 +107,17 @@ def _kill_row(args, scratch: Path, results: dict) -> str:
 def _rss_row(args, scratch: Path, results: dict) -> str:
     from eval.reliability.memory import rss_over_generation
 
+    def save(points: list[tuple[int, float]]) -> None:  # an interrupted run keeps its points
+        results["rss"] = {"points": points, "finished": False}
+        write_json(runs_root() / "bench" / "reliability.json", results)
+
     start = time.perf_counter()
-    points = rss_over_generation(args.rss_samples, max(1, args.rss_samples // 10), scratch / "rss")
+    points = rss_over_generation(args.rss_samples, max(1, args.rss_samples // 10), scratch / "rss",
+                                 on_point=save)  # fmt: skip
     seconds = time.perf_counter() - start
     first, last = points[0][1], points[-1][1]
     change = 100 * (last - first) / first
-    results["rss"] = {"points": points, "change_percent": round(change, 1)}
+    results["rss"] = {"points": points, "finished": True, "change_percent": round(change, 1)}
     return (f"| RSS while generating | {points[0][0]:,} -> {points[-1][0]:,} samples | "
             f"{first:.0f} MB -> {last:.0f} MB ({change:+.1f} %) | {seconds:.0f} |")
 
