@@ -11,6 +11,7 @@ import signal
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +31,7 @@ def _fuzz(kind: str, first: int, count: int):
         return fuzz(kind, range(first, first + count), Path(scratch), LIMIT_S)
 
 
+@pytest.mark.slow
 @SEEDED
 @given(st.integers(0, 2**32 - 1))
 def test_hostile_specs_are_all_located_errors(first):
