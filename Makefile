@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install test test-all fuzz demo lint schema servers clean
+.PHONY: install test test-all demo lint schema servers clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,6 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
-
-fuzz: $(STAMP)
-	DEFECTFORGE_FUZZ=1 $(PY) -m pytest -q tests/reliability
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check conditioning pipeline eval flows tests

@@ -5,8 +5,9 @@
                                                          # RSS over 10,000 generated samples
     python -m eval.bench_reliability --specs 2000 --kills 3 --campaign-count 24 --rss-samples 400
 
-Prints one table and writes runs/bench/reliability.{json,md}. Done when: 100 % located errors,
-0 tracebacks, 0 hangs, 0 reads outside; 0 lost, 0 duplicate, valid COCO after the kills; RSS at
+Prints each row when it is done, then the table; runs/bench/reliability.{json,md} are rewritten
+after every row (an interrupted run keeps the rows it finished). Done when: 100 % located errors,
+0 tracebacks, 0 hangs, 0 crashes, 0 reads outside; 0 lost, 0 duplicate, valid COCO after the kills; RSS at
 the last sample within +-10 % of RSS at the first tenth.
 """
 
@@ -37,34 +38,43 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=float, default=5.0, help="s per fuzzed file")
     args = parser.parse_args(argv)
     configure_offline_environment()
-    rows, results = [], {}
+    rows, results = [], {"arguments": vars(args)}
     with tempfile.TemporaryDirectory(prefix="bench-reliability-") as scratch:
         scratch = Path(scratch)
-        # 1. fuzzed specs and COCO files, in process, each under the time limit
+        # 1. fuzzed specs and COCO files, one worker process, each case under the time limit
         for kind, count in (("spec", args.specs), ("coco", args.coco)):
             if count:
-                rows.append(_fuzz_row(kind, count, args, scratch / kind, results))
+                _done(rows, _fuzz_row(kind, count, args, scratch / kind, results), results)
         # 2. kill -9 of a campaign at seeded random points, then a full run
         if args.kills:
-            rows.append(_kill_row(args, scratch, results))
+            _done(rows, _kill_row(args, scratch, results), results)
         # 3. resident memory over many generated samples
         if args.rss_samples:
-            rows.append(_rss_row(args, scratch, results))
-    table = "\n".join(["| check | size | result | seconds |", "|---|---|---|---|", *rows])
-    print(table)
+            _done(rows, _rss_row(args, scratch, results), results)
+    print(_table(rows))
+
+
+def _table(rows: list[str]) -> str:
+    return "\n".join(["| check | size | result | seconds |", "|---|---|---|---|", *rows])
+
+
+def _done(rows: list[str], row: str, results: dict) -> None:
+    """Keep a finished row: print it and rewrite both files, so an interrupted run keeps it."""
+    rows.append(row)
+    print(row, flush=True)
     out = runs_root() / "bench"
     write_json(out / "reliability.json", results)
-    write_bytes(out / "reliability.md", (table + "\n").encode())
+    write_bytes(out / "reliability.md", (_table(rows) + "\n").encode())
 
 
 def _fuzz_row(kind: str, count: int, args, folder: Path, results: dict) -> str:
     from eval.reliability.fuzz_run import fuzz
+    from eval.reliability.probe import OUTCOMES
 
     start = time.perf_counter()
-    tally = fuzz(kind, count, args.seed, folder, limit=args.limit)
+    tally = fuzz(kind, range(args.seed, args.seed + count), folder, limit=args.limit)
     seconds = time.perf_counter() - start
-    outcomes = {name: tally.outcomes.get(name, 0) for name in ("located", "accepted", "traceback",
-                                                               "hang", "outside")}  # fmt: skip
+    outcomes = {name: tally.outcomes.get(name, 0) for name in OUTCOMES}
     results[f"fuzz_{kind}"] = {"count": count, **outcomes, "examples": tally.examples}
     share = 100 * outcomes["located"] / count
     found = ", ".join(f"{v} {k}" for k, v in outcomes.items() if k != "located")
@@ -97,12 +107,17 @@ def _kill_row(args, scratch: Path, results: dict) -> str:
 def _rss_row(args, scratch: Path, results: dict) -> str:
     from eval.reliability.memory import rss_over_generation
 
+    def save(points: list[tuple[int, float]]) -> None:  # an interrupted run keeps its points
+        results["rss"] = {"points": points, "finished": False}
+        write_json(runs_root() / "bench" / "reliability.json", results)
+
     start = time.perf_counter()
-    points = rss_over_generation(args.rss_samples, max(1, args.rss_samples // 10), scratch / "rss")
+    points = rss_over_generation(args.rss_samples, max(1, args.rss_samples // 10), scratch / "rss",
+                                 on_point=save)  # fmt: skip
     seconds = time.perf_counter() - start
     first, last = points[0][1], points[-1][1]
     change = 100 * (last - first) / first
-    results["rss"] = {"points": points, "change_percent": round(change, 1)}
+    results["rss"] = {"points": points, "finished": True, "change_percent": round(change, 1)}
     return (f"| RSS while generating | {points[0][0]:,} -> {points[-1][0]:,} samples | "
             f"{first:.0f} MB -> {last:.0f} MB ({change:+.1f} %) | {seconds:.0f} |")
 

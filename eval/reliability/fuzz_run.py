@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from eval.reliability.coco_fuzz import mutated_coco, write_base_images
+from eval.reliability.fuzz_worker import FuzzWorker
 from eval.reliability.probe import ProbeResult, probe
 from eval.reliability.spec_fuzz import base_specs, mutated_spec
 
@@ -44,40 +47,56 @@ def prepare_folder(root: Path) -> Path:
     return case
 
 
-def spec_case(rng: random.Random, bases: list[str], case: Path, limit: float) -> tuple[str, ProbeResult]:
+@cache
+def _bases() -> tuple[str, ...]:
+    return tuple(base_specs())
+
+
+def warm_up() -> None:
+    """Import the loaders and read the base specs (once per process, not once per case)."""
+    import conditioning.spec  # noqa: F401
+    import pipeline.data.coco_check  # noqa: F401
+
+    _bases()
+
+
+def spec_case(rng: random.Random, case: Path) -> tuple[str, ProbeResult]:
     """Write one hostile spec into `case` and load it under the probe."""
     from conditioning.spec import load_library
     from conditioning.spec_errors import SpecError
 
-    mutation, data = mutated_spec(rng, bases, case)
+    mutation, data = mutated_spec(rng, _bases(), case)
     path = case / "defects.yaml"
     path.write_bytes(data)
 
     def located(error: Exception) -> list[str] | None:
         return [str(p) for p in error.problems] if isinstance(error, SpecError) else None
 
-    return mutation, probe(lambda p: load_library(p) and None, path, limit=limit, located=located)
+    return mutation, probe(lambda p: load_library(p) and None, path, located=located)
 
 
-def coco_case(rng: random.Random, case: Path, limit: float) -> tuple[str, ProbeResult]:
+def coco_case(rng: random.Random, case: Path) -> tuple[str, ProbeResult]:
     """Write one hostile COCO file into `case` and check it under the probe."""
     from pipeline.data.coco_check import check_coco
 
     mutation, data = mutated_coco(rng)
     path = case / "annotations.json"
     path.write_bytes(data)
-    return mutation, probe(lambda p: check_coco(p).problems, path, limit=limit,
+    return mutation, probe(lambda p: check_coco(p).problems, path,
                            located=lambda error: None, where=r": \S")  # fmt: skip
 
 
-def fuzz(kind: str, count: int, seed: int, root: Path, limit: float = 5.0) -> FuzzTally:
-    """`count` hostile files of `kind` ("spec" or "coco"), seeds seed..seed+count-1."""
+CASES: dict[str, Callable[[random.Random, Path], tuple[str, ProbeResult]]] = {
+    "spec": spec_case, "coco": coco_case}  # fmt: skip
+"""Every kind of fuzz case, by name: `(rng, case folder) -> (mutation, result)`."""
+
+
+def fuzz(kind: str, seeds: Iterable[int], root: Path, limit: float = 5.0) -> FuzzTally:
+    """One hostile file of `kind` ("spec" or "coco") per seed, each built and loaded in one
+    long-lived worker process with `limit` s per case (see `fuzz_worker`)."""
     case, tally = prepare_folder(root), FuzzTally()
-    bases = base_specs()
-    for index in range(count):
-        rng = random.Random(seed + index)
-        if kind == "spec":
-            tally.add(*spec_case(rng, bases, case, limit))
-        else:
-            tally.add(*coco_case(rng, case, limit))
+    with FuzzWorker(case, limit) as worker:
+        for seed in seeds:
+            mutation, result = worker.run(kind, seed)
+            tally.add(f"{mutation} (seed {seed})", result)
     return tally

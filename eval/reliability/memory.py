@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from pathlib import Path
 
 TINY_COMPACT = {"resolution": 16, "block_out_channels": [8, 16], "token_dim": 16, "inference_steps": 2}
@@ -17,9 +18,11 @@ def rss_mb() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def rss_over_generation(samples: int, every: int, out_dir: Path) -> list[tuple[int, float]]:
+def rss_over_generation(samples: int, every: int, out_dir: Path,
+                        on_point: Callable[[list[tuple[int, float]]], None] | None = None,
+                        ) -> list[tuple[int, float]]:  # fmt: skip
     """Generate `samples` samples of the prepared `sample` line in chunks of `every`; returns
-    (samples done, RSS MB) after each chunk."""
+    (samples done, RSS MB) after each chunk, also given to `on_point` as they come."""
     from pipeline.data.prepare import prepare_dataset
     from pipeline.data.prepared import PreparedDataset
     from pipeline.data.registry import spec_path
@@ -38,4 +41,6 @@ def rss_over_generation(samples: int, every: int, out_dir: Path) -> list[tuple[i
                        revision=revision, progress=False)  # fmt: skip
         gc.collect()
         points.append((start + every, round(rss_mb(), 1)))
+        if on_point is not None:
+            on_point(points)
     return points

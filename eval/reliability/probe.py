@@ -1,15 +1,15 @@
-"""Run one loader call on one hostile file: under a time limit, watching every file it opens.
+"""Run one loader call on one hostile file, watching every file it opens.
 
 The outcome is one of `located` (the loader's own error, every problem naming file and place),
 `accepted` (no error: the input was invalid, so this is a finding), `traceback` (any other
-exception), `hang` (over the limit) or `outside` (it opened a file outside the case's folder).
+exception) or `outside` (it opened a file outside the case's folder). The time limit is the
+worker's (`fuzz_worker`), which adds `hang` (over the limit) and `crash` (the process died).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-OUTCOMES = ("located", "accepted", "traceback", "hang", "outside")
+OUTCOMES = ("located", "accepted", "traceback", "hang", "crash", "outside")
 
 
 @dataclass
@@ -26,10 +26,6 @@ class ProbeResult:
 
     outcome: str
     detail: str = ""
-
-
-class _Overtime(BaseException):
-    """Raised in the probed call when its time is up (BaseException: loaders must not catch it)."""
 
 
 _watch = threading.local()
@@ -64,27 +60,10 @@ def watching(folder: Path):
         _watch.folder = None
 
 
-@contextmanager
-def time_limit(seconds: float):
-    """Raise `_Overtime` in this (main) thread after `seconds` (SIGALRM timer)."""
-
-    def overtime(signum, frame):  # noqa: ANN001 - signal handler signature
-        raise _Overtime()
-
-    previous = signal.signal(signal.SIGALRM, overtime)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def probe(
     call: Callable[[Path], list[str] | None],
     path: Path,
     *,
-    limit: float = 5.0,
     located: Callable[[Exception], list[str] | None],
     where: str = r":\d+:\d+: \S",
 ) -> ProbeResult:
@@ -92,10 +71,8 @@ def probe(
     ours). A call may also return problem lines itself (a checker that reports, not raises).
     Each line must start with the file's path followed by `where` (default `:line:col: `)."""
     try:
-        with watching(path.parent) as opened, time_limit(limit):
+        with watching(path.parent) as opened:
             returned = call(path)
-    except _Overtime:
-        return ProbeResult("hang", f"over {limit} s")
     except Exception as error:  # noqa: BLE001 - anything not located is the finding
         lines = located(error)
         if lines is None:

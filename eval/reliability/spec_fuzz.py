@@ -7,7 +7,7 @@ registry `SPEC_MUTATIONS`); `folder` is where the spec will be written (for regi
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import yaml
@@ -22,7 +22,7 @@ def base_specs() -> list[str]:
     return [path.read_text() for path in sorted(datasets_root().glob("*/defects.yaml"))]
 
 
-def mutated_spec(rng: random.Random, bases: list[str], folder: Path) -> tuple[str, bytes]:
+def mutated_spec(rng: random.Random, bases: Sequence[str], folder: Path) -> tuple[str, bytes]:
     """(mutation name, file bytes): one random mutation, sometimes stacked on a structural one."""
     text = rng.choice(bases)
     name = rng.choice(sorted(SPEC_MUTATIONS))
@@ -106,7 +106,7 @@ def _region_mask(rng: random.Random, text: str, folder: Path) -> bytes:
     if not isinstance(data.get("regions"), dict):
         data["regions"] = {}
     data["regions"]["evil"] = {"mask": mask}
-    return yaml.safe_dump(data, sort_keys=False).encode()
+    return _dump(data)
 
 
 # ---- structural: one field gets a value no field of its kind accepts
@@ -134,7 +134,12 @@ def _structural(rng: random.Random, text: str, folder: Path) -> bytes:
         if replacement is None and isinstance(parent, dict) and key in _OPTIONAL_NUMBERS:
             replacement = "none"
         parent[key] = replacement
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode()
+    return _dump(data)
+
+
+def _dump(data) -> bytes:
+    """YAML bytes of the mutated data (libyaml's emitter: the case generator, not under test)."""
+    return yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True).encode()
 
 
 _OPTIONAL_NUMBERS = {"max_per_image", "edge_band", "min_distance"}

@@ -75,6 +75,12 @@ def toy_dataset(tmp_path_factory) -> Path:
     return make_toy_dataset(tmp_path_factory.mktemp("toy") / "toy")
 
 
+@pytest.fixture(scope="session")
+def larger_toy_dataset(tmp_path_factory) -> Path:
+    """120 training and 40 test boards (for checks that need many distinct boards)."""
+    return make_toy_dataset(tmp_path_factory.mktemp("toy-larger") / "toy", n_train=120, n_test=40, seed=1)
+
+
 def _noisy_detections(gt: dict, seed: int) -> list[dict]:
     """Ground-truth boxes jittered, randomly scored, some missed, plus false positives."""
     rng = np.random.default_rng(seed)
