@@ -21,7 +21,8 @@ class TrainingData:
     classes: list[str]
     manifest: dict = field(default_factory=dict)
     avoid: list[np.ndarray | None] = field(default_factory=list)
-    """Per clean image, the pixels stage 1 should not learn from (inpainted defects), or None."""
+    """Per clean image, the pixels stage 1 should not learn from (inpainted defects, by OpenCV or a
+    model), or None."""
 
 
 def load_training_data(dataset: str, budget_path: str | Path | None) -> TrainingData:
@@ -34,7 +35,7 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
     if budget_path is not None:
         records, budget = _apply_budget(prepared, records, Path(budget_path))
     classes = prepared.info.class_names
-    inpainted = prepared.manifest.get("clean_reference") == "inpaint"
+    inpainted = prepared.manifest.get("clean_reference") in ("inpaint", "model")
     examples, cleans, avoid = [], [], []
     for record in records:
         clean = record.load_clean()
@@ -61,7 +62,7 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
 
 
 def _inpainted(prepared, record) -> np.ndarray:
-    """The region `clean_reference: inpaint` filled in (the masks or boxes, dilated)."""
+    """The region `clean_reference: inpaint | model` filled in (the masks or boxes, dilated)."""
     from pipeline.data.clean_reference import defect_region
 
     return defect_region((record.height, record.width), record.instances, prepared.info.inpaint.dilate_px)
