@@ -87,21 +87,24 @@ def _require_defects(prepared, examples: list[Example], budget: dict) -> None:
     )
 
 
-def background_pool(prepared, budget_path: str | Path | None) -> list[Path]:
+def background_pool(prepared, budget_path: str | Path | None, *, neighbours: int = 0, seed: int = 0) -> list[Path]:
     """Backgrounds to draw defects on: the budget's clean references, then, for a budget drawn
-    among defect images only (`data budget --defects-only`), every defect-free train image it did
-    not take (their own pool: they do not use up k). A default budget keeps generation on its k
+    among defect images only (`data budget --defects-only`), the defect-free train images it did
+    not take (their own pool: they do not use up k): each budget image's `neighbours` most alike
+    (`pipeline.background_match`; 0: all of them). A default budget keeps generation on its k
     images, as the evaluation's leakage guard requires of every arm."""
+    from pipeline.background_match import similar_backgrounds
     from pipeline.data.budget import load_budget
+    from pipeline.data.records import load_rgb
 
     chosen = budget_records(prepared, budget_path)
     pool = [r.clean_path for r in chosen if r.clean_path is not None]
     if budget_path is None or not load_budget(budget_path).defects_only:
         return pool
     taken = {r.image_id for r in chosen}
-    pool += [r.clean_path or r.image_path for r in prepared.records("train")
-             if not r.instances and r.image_id not in taken]
-    return pool
+    free = [r.clean_path or r.image_path for r in prepared.records("train")
+            if not r.instances and r.image_id not in taken]
+    return pool + similar_backgrounds(pool, free, neighbours, seed, load_rgb)
 
 
 def defective_backgrounds(prepared, budget_path: str | Path | None) -> tuple[list[Path], dict[str, list]]:
