@@ -103,7 +103,17 @@ def test_model_clean_references_after_a_stage_one_training(tmp_path, runs, write
         assert (clean[~inside] == image[~inside]).all()  # only the defects' pixels are remade
         changed_somewhere |= bool((clean[inside] != opencv[record.image_path.name][inside]).any())
     assert changed_somewhere
-    # 3. the same model gives the same pixels; changed weights make the prepared folder stale
+    # 3. data inpaint-error measures the line's own model beside OpenCV
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["data", "inpaint-error", "steel", "--limit", "3", "--out", str(tmp_path / "e.json")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert report["model"] == str(runs / "models" / "steel-base") and report["mae"]["model"] > 0
+    assert "model  mean abs error" in result.output
+    # 4. the same model gives the same pixels; changed weights make the prepared folder stale
     first = {r.image_path.name: r.load_clean() for r in prepared.records("train")}
     prepare_dataset("steel", source, progress=False, force=True)
     assert all((r.load_clean() == first[r.image_path.name]).all() for r in PreparedDataset("steel").records("train"))
@@ -127,7 +137,7 @@ def test_inpaint_error_measures_the_lines_model(tmp_path, runs, write_dataset, r
     model = _train_base(tmp_path / "base")
     with pytest.raises(DefectforgeError, match="missing defectforge_model.json"):
         clean_reconstruction_error("steel", model_dir=tmp_path / "nowhere", limit=2)
-    report = clean_reconstruction_error("steel", model_dir=model, limit=4)
+    report = clean_reconstruction_error("steel", model_dir=model, limit=2)
     assert set(report["mae"]) == {"telea", "ns", "model"} and report["regions"] > 0
     assert 0 < report["mae"]["model"] < 255 and report["model_sampling"]["steps"] == 20
     assert json.loads(json.dumps(report)) == report
