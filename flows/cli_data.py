@@ -253,12 +253,15 @@ def _parity_table(result):
 @data_app.command("inpaint-error")
 def inpaint_error_command(
     name: Annotated[str, typer.Argument(help="prepared dataset name")],
-    model: Annotated[Path | None, typer.Option(help="trained compact model: also measure its base")] = None,
+    model: Annotated[Path | None, typer.Option(
+        help="trained compact model: also measure its stage-1 base (default: the line's own under clean_reference: model)"
+    )] = None,
     limit: Annotated[int, typer.Option(help="defect images whose region shapes are used")] = 100,
     seed: Annotated[int, typer.Option()] = 0,
     out: Annotated[Path | None, typer.Option(help="also write the report as JSON here")] = None,
 ) -> None:
-    """Clean-reconstruction error of each inpainting option on real clean regions masked like defects."""
+    """Clean-reconstruction error of each inpainting option (OpenCV telea / ns; a model's stage-1 base)
+    on real clean regions masked like defects."""
     from pipeline.inpaint_error import clean_reconstruction_error
 
     report = clean_reconstruction_error(name, model_dir=model, limit=limit, seed=seed)

@@ -112,6 +112,8 @@ def generate_command(
     seed: Annotated[int, typer.Option(help="run seed: same seed, spec, backgrounds, model = same images")] = 0,
     batch_size: Annotated[int, typer.Option(help="crops per model call and samples per step")] = 16,
     budget: Annotated[Path | None, typer.Option(help="budget manifest: draw backgrounds from its images only")] = None,
+    pool_neighbours: Annotated[int, typer.Option(help="budget drawn --defects-only: per budget image, the defect-free "
+                                                 "images most like it used as backgrounds (0: all)")] = 4,
     steps: Annotated[int | None, typer.Option(help="sampling steps (default: the model's)")] = None,
     retries: Annotated[int, typer.Option(help="regenerations of a gate-rejected instance")] = 3,
     keep_rejected: Annotated[bool, typer.Option("--keep-rejected", help="also list rejected images in the COCO")] = False,
@@ -124,7 +126,7 @@ def generate_command(
 
     spec = spec or spec_path(dataset)
     model = model or _default_model(dataset)
-    config = {"batch_size": batch_size, "steps": steps, "gate": {"retries": retries}}
+    config = {"batch_size": batch_size, "steps": steps, "gate": {"retries": retries}, "pool_neighbours": pool_neighbours}
     summary = generate_set(dataset, spec, model, count, out, seed=seed, budget_path=budget,
                            config=config, keep_rejected=keep_rejected, onto=onto)
     console.print(

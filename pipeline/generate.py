@@ -130,8 +130,10 @@ def generate_range(
         cfg = cfg.model_copy(update={"greyscale": True})
     if onto not in ONTO:
         raise DefectforgeError(f"onto {onto!r}: use one of {list(ONTO)}")
-    backgrounds, existing = (background_pool(prepared, budget_path), {}) if onto == "clean" else \
-        defective_backgrounds(prepared, budget_path)
+    if onto == "clean":
+        backgrounds, existing = background_pool(prepared, budget_path, neighbours=cfg.pool_neighbours, seed=seed), {}
+    else:
+        backgrounds, existing = defective_backgrounds(prepared, budget_path)
     if not backgrounds:
         raise DefectforgeError(
             f"dataset {dataset!r}: no clean reference or defect-free train image to draw defects on; "

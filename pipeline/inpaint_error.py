@@ -3,7 +3,8 @@ images are masked as if they were defects (each real defect's dilated mask or bo
 spot away from every defect), filled, and compared with the real pixels.
 
 Options: `telea` and `ns` (OpenCV, what `clean_reference: inpaint` uses) and, given a trained
-compact model, `model` (its stage-1 base alone, which learned to fill clean parts).
+compact model (or the line's own under `clean_reference: model`), `model`: its stage-1 base alone,
+which learned to fill clean parts, sampled as `clean_reference: model` does (`pipeline.clean_fill`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from conditioning.errors import DefectforgeError
-from pipeline.crops import crop_window, dilate, extract, make_batch, paste, to_uint8
+from pipeline.crops import dilate
 from pipeline.data.clean_reference import defect_region, inpaint_region
 
 PLACEMENT_TRIES = 30
@@ -54,21 +55,26 @@ def clean_reconstruction_error(
     if not records:
         raise DefectforgeError(f"dataset {dataset!r}: split {split!r} has no defect image to take region shapes from")
     rng = np.random.default_rng(seed)
-    backend = _load(model_dir)
+    model_dir, backend = _model(prepared.info, model_dir)
     errors: dict[str, list[float]] = {"telea": [], "ns": [], **({"model": []} if backend else {})}
-    regions_used = 0
     for index, record in enumerate(records):
         image = record.load_image()
-        for region in held_out_regions(record, config.dilate_px, rng):
-            regions_used += 1
-            for method in ("telea", "ns"):
+        regions = held_out_regions(record, config.dilate_px, rng)
+        for method in ("telea", "ns"):
+            for region in regions:
                 filled = inpaint_region(image, region, config.model_copy(update={"method": method}))
                 errors[method].append(_mae(filled, image, region))
-            if backend is not None:
-                errors["model"].append(_mae(_model_fill(backend, image, region, [seed, index, regions_used]), image, region))
+        if backend is not None and regions:
+            from pipeline.clean_fill import fill_parts
+
+            sub_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+            filled = fill_parts(backend, image, regions, regions, sub_seed, config)
+            errors["model"] += [_mae(filled, image, region) for region in regions]
     return {
-        "dataset": dataset, "split": split, "images": len(records), "regions": regions_used,
+        "dataset": dataset, "split": split, "images": len(records), "regions": len(errors["telea"]),
         "dilate_px": config.dilate_px, "model": None if model_dir is None else str(model_dir),
+        "model_sampling": None if backend is None else
+        {k: getattr(config, k) for k in ("steps", "jump_length", "jump_n_sample")},
         "mae": {m: round(float(np.mean(v)), 2) if v else None for m, v in errors.items()},
         "mae_median": {m: round(float(np.median(v)), 2) if v else None for m, v in errors.items()},
     }
@@ -78,27 +84,15 @@ def _mae(filled: np.ndarray, real: np.ndarray, region: np.ndarray) -> float:
     return float(np.abs(filled.astype(np.float32) - real.astype(np.float32))[region].mean())
 
 
-def _load(model_dir: str | Path | None):
-    if model_dir is None:
-        return None
-    from pipeline.models import load_backend
+def _model(info, model_dir: str | Path | None):
+    """The model to measure: `model_dir`, else the line's own under `clean_reference: model`, else none."""
+    from pipeline.clean_fill import load_clean_model, require_clean_model
 
-    backend = load_backend(Path(model_dir))
+    if model_dir is None and info.clean_reference != "model":
+        return None, None
+    if model_dir is None:
+        model_dir = require_clean_model(info)["path"]
+    backend = load_clean_model(str(Path(model_dir)))
     if not hasattr(backend, "sample_clean"):
         raise DefectforgeError(f"{model_dir}: the `{backend.name}` backend cannot fill clean parts; use a compact model")
-    return backend
-
-
-def _model_fill(backend, image: np.ndarray, region: np.ndarray, seed: list[int]) -> np.ndarray:
-    """The region filled by the model's base (crop around it, sample, paste back)."""
-    window = crop_window(region, backend.resolution, 0.5)
-    side = backend.resolution
-    crop, cut = extract(image, window, side), extract(region, window, side)
-    batch = make_batch([crop], [crop], [cut], [cut], [0], [0.0])
-    sub_seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
-    drawn = to_uint8(backend.sample_clean(batch, [sub_seed]))[0]
-    out = image.copy()
-    paste(out, drawn, window, region)
-    return out
-
-
+    return model_dir, backend

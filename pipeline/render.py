@@ -39,6 +39,10 @@ class RenderConfig(BaseModel):
     greyscale: bool | None = Field(
         None, description="draw grey pixels only (greyscale lines; None: from the prepared dataset)"
     )
+    pool_neighbours: int = Field(
+        4, ge=0, description="budgets drawn --defects-only: per budget image, this many of the defect-free "
+        "train images most like it join the backgrounds (pipeline.background_match; 0: every one)"
+    )
     gate: GateConfig = Field(default_factory=GateConfig)
 
 

@@ -21,7 +21,8 @@ class TrainingData:
     classes: list[str]
     manifest: dict = field(default_factory=dict)
     avoid: list[np.ndarray | None] = field(default_factory=list)
-    """Per clean image, the pixels stage 1 should not learn from (inpainted defects), or None."""
+    """Per clean image, the pixels stage 1 should not learn from (inpainted defects, by OpenCV or a
+    model), or None."""
 
 
 def load_training_data(dataset: str, budget_path: str | Path | None) -> TrainingData:
@@ -34,7 +35,7 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
     if budget_path is not None:
         records, budget = _apply_budget(prepared, records, Path(budget_path))
     classes = prepared.info.class_names
-    inpainted = prepared.manifest.get("clean_reference") == "inpaint"
+    inpainted = prepared.manifest.get("clean_reference") in ("inpaint", "model")
     examples, cleans, avoid = [], [], []
     for record in records:
         clean = record.load_clean()
@@ -61,7 +62,7 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
 
 
 def _inpainted(prepared, record) -> np.ndarray:
-    """The region `clean_reference: inpaint` filled in (the masks or boxes, dilated)."""
+    """The region `clean_reference: inpaint | model` filled in (the masks or boxes, dilated)."""
     from pipeline.data.clean_reference import defect_region
 
     return defect_region((record.height, record.width), record.instances, prepared.info.inpaint.dilate_px)
@@ -86,21 +87,24 @@ def _require_defects(prepared, examples: list[Example], budget: dict) -> None:
     )
 
 
-def background_pool(prepared, budget_path: str | Path | None) -> list[Path]:
+def background_pool(prepared, budget_path: str | Path | None, *, neighbours: int = 0, seed: int = 0) -> list[Path]:
     """Backgrounds to draw defects on: the budget's clean references, then, for a budget drawn
-    among defect images only (`data budget --defects-only`), every defect-free train image it did
-    not take (their own pool: they do not use up k). A default budget keeps generation on its k
+    among defect images only (`data budget --defects-only`), the defect-free train images it did
+    not take (their own pool: they do not use up k): each budget image's `neighbours` most alike
+    (`pipeline.background_match`; 0: all of them). A default budget keeps generation on its k
     images, as the evaluation's leakage guard requires of every arm."""
+    from pipeline.background_match import similar_backgrounds
     from pipeline.data.budget import load_budget
+    from pipeline.data.records import load_rgb
 
     chosen = budget_records(prepared, budget_path)
     pool = [r.clean_path for r in chosen if r.clean_path is not None]
     if budget_path is None or not load_budget(budget_path).defects_only:
         return pool
     taken = {r.image_id for r in chosen}
-    pool += [r.clean_path or r.image_path for r in prepared.records("train")
-             if not r.instances and r.image_id not in taken]
-    return pool
+    free = [r.clean_path or r.image_path for r in prepared.records("train")
+            if not r.instances and r.image_id not in taken]
+    return pool + similar_backgrounds(pool, free, neighbours, seed, load_rgb)
 
 
 def defective_backgrounds(prepared, budget_path: str | Path | None) -> tuple[list[Path], dict[str, list]]:

@@ -1,5 +1,6 @@
 """Clean references a reader does not provide: defect-free images are their own, and
-`clean_reference: inpaint` removes the real defects inside their (dilated) masks or boxes."""
+`clean_reference: inpaint` (OpenCV) or `model` (a trained stage-1 base, `pipeline.clean_fill`)
+removes the real defects inside their (dilated) masks or boxes."""
 
 from __future__ import annotations
 
@@ -12,15 +13,21 @@ from pipeline.data.registry import DatasetInfo, InpaintConfig
 METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 
 
-def derive_clean(info: DatasetInfo, image: np.ndarray, instances: list[InstanceRecord]) -> np.ndarray | None:
-    """The clean reference of an image the reader gave none for (None when the line has none)."""
-    if info.clean_reference not in ("good_images", "inpaint"):
+def derive_clean(info: DatasetInfo, image: np.ndarray, instances: list[InstanceRecord], key: str) -> np.ndarray | None:
+    """The clean reference of an image the reader gave none for (None when the line has none);
+    `key` names the image (it seeds the model's sampling)."""
+    if info.clean_reference not in ("good_images", "inpaint", "model"):
         return None
     if not instances:
         return image.copy()
     if info.clean_reference == "good_images":
         return None
-    return inpaint_region(image, defect_region(image.shape[:2], instances, info.inpaint.dilate_px), info.inpaint)
+    region = defect_region(image.shape[:2], instances, info.inpaint.dilate_px)
+    if info.clean_reference == "model":
+        from pipeline.clean_fill import fill_with_model
+
+        return fill_with_model(info, image, region, key)
+    return inpaint_region(image, region, info.inpaint)
 
 
 def defect_region(shape: tuple[int, int], instances: list[InstanceRecord], dilate_px: int) -> np.ndarray:

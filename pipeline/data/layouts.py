@@ -120,10 +120,10 @@ Layout = Annotated[
 CLEAN_REFERENCES = {
     "sample": {"rendered"},
     "deeppcb": {"template"},
-    "coco": {"folder", "inpaint", "none"},
-    "mvtec": {"good_images", "inpaint", "none"},
-    "folder": {"good_images", "inpaint", "none"},
-    "voc": {"good_images", "inpaint", "none"},
-    "yolo": {"good_images", "inpaint", "none"},
+    "coco": {"folder", "inpaint", "model", "none"},
+    "mvtec": {"good_images", "inpaint", "model", "none"},
+    "folder": {"good_images", "inpaint", "model", "none"},
+    "voc": {"good_images", "inpaint", "model", "none"},
+    "yolo": {"good_images", "inpaint", "model", "none"},
 }
 """Where each format's clean references can come from."""

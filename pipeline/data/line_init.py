@@ -24,7 +24,8 @@ LAYOUT_MODELS = {"mvtec": MvtecLayout, "folder": FolderLayout, "voc": VocLayout,
 CLASS_MAP_KEY = {"mvtec": "defects", "folder": "class_map", "voc": "class_map"}
 CLEAN_COMMENTS = {
     "inpaint": "real defects are inpainted away (OpenCV, inside the dilated masks/boxes) to make "
-    "each image's clean reference; defect-free images are their own",
+    "each image's clean reference; defect-free images are their own (after a stage-1 training, "
+    "`model` fills them with the trained base instead: README, Bring your own line)",
     "good_images": "defect-free images are their own clean reference; defect images have none "
     "(use inpaint to train a generator on them)",
 }

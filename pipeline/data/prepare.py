@@ -49,10 +49,11 @@ def prepare_dataset(
         _check_fresh(root, name, source_dir)
         return root
     items = _list_items(info, source_dir)
+    clean_model = _clean_model(info)
     tmp = fresh_temp_dir(root)
     try:
-        converted = _convert_all(info, items, tmp, workers, progress)
-        _write_outputs(info, source_dir, converted, tmp)
+        converted = _convert_all(info, items, tmp, 1 if clean_model else workers, progress)
+        _write_outputs(info, source_dir, converted, tmp, clean_model)
         swap_dir(tmp, root, overwrite=True)  # runs/data/<name> is defectforge's own folder
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -71,8 +72,19 @@ def _list_items(info: DatasetInfo, source_dir: Path | None) -> list[SourceItem]:
     return sorted(items, key=lambda i: (i.split, i.stem))
 
 
+def _clean_model(info: DatasetInfo) -> dict | None:
+    """2. `clean_reference: model`: the trained model that fills the defects (path, revision), or
+    a located error saying how to train it; None for every other clean reference."""
+    if info.clean_reference != "model":
+        return None
+    from pipeline.clean_fill import require_clean_model
+
+    return require_clean_model(info)
+
+
 def _convert_all(info, items, tmp, workers, progress) -> list[tuple[SourceItem, ImageRecord, bool]]:
-    """2. Load, convert and write every image (in a process pool when worth it)."""
+    """3. Load, convert and write every image (in a process pool when worth it; in-process when a
+    model fills the clean references, as it runs its own threads)."""
     workers = workers or min(os.cpu_count() or 1, 8)
     jobs = [(info, item, tmp) for item in items]
     with _progress(progress, f"prepare {info.name}", len(jobs)) as advance:
@@ -99,7 +111,8 @@ def _convert_one(job: tuple[DatasetInfo, SourceItem, Path]) -> tuple[ImageRecord
     image = stored_pixels(loaded.image)
     image_path = tmp / "images" / item.split / f"{item.stem}.png"
     write_png(image_path, image)
-    clean = loaded.clean if loaded.clean is not None else derive_clean(info, loaded.image, loaded.instances)
+    clean = loaded.clean if loaded.clean is not None else \
+        derive_clean(info, loaded.image, loaded.instances, f"{item.split}/{item.stem}")
     clean_path, clean_grey = None, True
     if clean is not None:
         if clean.shape[:2] != (height, width):
@@ -117,8 +130,9 @@ def _convert_one(job: tuple[DatasetInfo, SourceItem, Path]) -> tuple[ImageRecord
     return record, image.ndim == 2 and clean_grey
 
 
-def _write_outputs(info, source_dir, converted, tmp: Path) -> None:
-    """3. One COCO file per split, then the manifest (greyscale: every image has one channel)."""
+def _write_outputs(info, source_dir, converted, tmp: Path, clean_model: dict | None) -> None:
+    """4. One COCO file per split, then the manifest (greyscale: every image has one channel;
+    `clean_model`: the model that filled the clean references)."""
     greyscale = all(grey for _, _, grey in converted)
     converted = [(item, record) for item, record, _ in converted]
     splits: dict[str, Any] = {}
@@ -143,6 +157,7 @@ def _write_outputs(info, source_dir, converted, tmp: Path) -> None:
             "classes": info.coco_categories(),
             "greyscale": greyscale,
             "clean_reference": info.clean_reference,
+            "clean_model": clean_model,
             "splits": splits,
         },
     )
@@ -181,10 +196,25 @@ def _check_fresh(root: Path, name: str, source_dir: Path | None) -> None:
         stale.append(f"datasets/{name}/dataset.yaml changed")
     if manifest.get("source") != (None if source_dir is None else str(source_dir)):
         stale.append(f"it was prepared from {manifest.get('source')}, not {source_dir}")
+    stale += _clean_model_changed(manifest.get("clean_model"))
     if stale:
         raise DefectforgeError(
             f"{root}: already prepared but out of date ({'; '.join(stale)}); rerun with --force"
         )
+
+
+def _clean_model_changed(used: dict | None) -> list[str]:
+    """Why the clean references are stale when the model that filled them changed since."""
+    if not used:
+        return []
+    from pipeline.models import model_revision
+
+    path = Path(used["path"])
+    if not path.is_dir():
+        return [f"its clean-reference model {path} is gone"]
+    if model_revision(path) != used["revision"]:
+        return [f"its clean-reference model {path} was retrained"]
+    return []
 
 
 @contextmanager

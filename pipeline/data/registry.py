@@ -40,11 +40,18 @@ class Source(_Model):
 
 
 class InpaintConfig(_Model):
-    """`clean_reference: inpaint`: how real defects are removed to make a clean reference."""
+    """`clean_reference: inpaint | model`: how real defects are removed to make a clean reference."""
 
     dilate_px: int = Field(3, ge=0, le=32, description="px each mask (or box) grows before inpainting")
-    radius: int = Field(5, ge=1, le=32, description="px neighbourhood OpenCV's inpainting reads")
+    radius: int = Field(5, ge=1, le=32, description="px neighbourhood OpenCV's inpainting reads (inpaint)")
     method: Literal["telea", "ns"] = Field("telea", description="OpenCV method: telea | ns (Navier-Stokes)")
+    model: str | None = Field(
+        None, description="clean_reference: model: the trained model folder whose stage-1 base fills the "
+        "defects; relative paths resolve against the runs folder (None: models/<name>-base)"
+    )
+    steps: int = Field(20, ge=1, le=1000, description="denoising steps of the model's RePaint sampling (model)")
+    jump_length: int = Field(5, ge=1, description="RePaint: steps taken before jumping back up the chain (model)")
+    jump_n_sample: int = Field(3, ge=1, description="RePaint: passes over each jump (1: no resampling) (model)")
 
 
 class DatasetInfo(_Model):
@@ -55,12 +62,13 @@ class DatasetInfo(_Model):
     license: str = Field(min_length=1)
     source: Source = Source()
     format: Literal["sample", "deeppcb", "coco", "mvtec", "folder", "voc", "yolo"]
-    clean_reference: Literal["rendered", "template", "folder", "good_images", "inpaint", "none"] = Field(
+    clean_reference: Literal["rendered", "template", "folder", "good_images", "inpaint", "model", "none"] = Field(
         description="rendered (drawn without defects), template (paired image), folder "
         "(a folder of clean images), good_images (defect-free images only), inpaint (real "
-        "defects inpainted away; defect-free images are their own), none"
+        "defects inpainted away with OpenCV; defect-free images are their own), model (as inpaint, "
+        "filled by a trained model's stage-1 base instead), none"
     )
-    inpaint: InpaintConfig = Field(default_factory=InpaintConfig, description="clean_reference: inpaint")
+    inpaint: InpaintConfig = Field(default_factory=InpaintConfig, description="clean_reference: inpaint | model")
     classes: list[ClassInfo] = Field(min_length=1)
     layout: Layout
 

@@ -147,14 +147,22 @@ class CompactBackend(GeneratorBackend):
 
     @torch.no_grad()
     def sample(self, batch: CropBatch, seeds: list[int], steps: int | None = None) -> torch.Tensor:
-        return self._denoise(batch, seeds, steps, use_control=True)
+        return self._denoise(batch, seeds, steps)
 
     @torch.no_grad()
-    def sample_clean(self, batch: CropBatch, seeds: list[int], steps: int | None = None) -> torch.Tensor:
-        """Fill each crop's region with clean surface: the stage-1 base alone, no control adapter."""
-        return self._denoise(batch, seeds, steps, use_control=False)
+    def sample_clean(
+        self, batch: CropBatch, seeds: list[int], steps: int | None = None, jump_length: int = 5, jump_n_sample: int = 3
+    ) -> torch.Tensor:
+        """Fill each crop's region with clean surface: the stage-1 base alone (no control adapter),
+        sampled with RePaint (`pipeline.models.repaint`: known pixels re-noised each step, resampling jumps)."""
+        from pipeline.models.repaint import repaint
 
-    def _denoise(self, batch: CropBatch, seeds: list[int], steps: int | None, use_control: bool) -> torch.Tensor:
+        return repaint(
+            lambda x, t: self._predict(x, t, batch, use_control=False), self.scheduler, batch.clean, batch.region,
+            seeds, steps=steps or self.config.inference_steps, jump_length=jump_length, jump_n_sample=jump_n_sample,
+        )
+
+    def _denoise(self, batch: CropBatch, seeds: list[int], steps: int | None) -> torch.Tensor:
         device = batch.image.device
         scheduler = DDIMScheduler.from_config(self.scheduler.config)
         scheduler.set_timesteps(steps or self.config.inference_steps, device=device)
@@ -165,7 +173,7 @@ class CompactBackend(GeneratorBackend):
         timesteps = list(scheduler.timesteps)
         for i, t in enumerate(timesteps):
             tt = t.expand(len(batch)).to(device)
-            prediction = self._predict(x, tt, batch, use_control=use_control)
+            prediction = self._predict(x, tt, batch, use_control=True)
             x = scheduler.step(prediction, t, x).prev_sample
             if i + 1 < len(timesteps):
                 t_prev = timesteps[i + 1].expand(len(batch))
