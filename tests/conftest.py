@@ -93,3 +93,14 @@ def local_server(tmp_path):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models run fastest on one thread, and the shared 2-core machine stays usable."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -49,14 +49,8 @@ def toy_data(n: int = 12, seed: int = 0, size: int = 48) -> TrainingData:
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models run fastest on one thread, and the shared 2-core machine stays usable."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread):
+    """Every generation test runs torch on one thread (tests/conftest.py)."""
 
 
 @pytest.fixture
