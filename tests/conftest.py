@@ -104,3 +104,31 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# --- private runs/ and datasets/ folders for tests that prepare product lines ---
+
+
+@pytest.fixture
+def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh DEFECTFORGE_RUNS for this test."""
+    path = tmp_path / "runs"
+    monkeypatch.setenv("DEFECTFORGE_RUNS", str(path))
+    return path
+
+
+@pytest.fixture
+def write_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`write_dataset(name, yaml_text)` -> dataset.yaml in a private DEFECTFORGE_DATASETS."""
+    import textwrap
+
+    root = tmp_path / "datasets"
+    monkeypatch.setenv("DEFECTFORGE_DATASETS", str(root))
+
+    def write(name: str, text: str) -> Path:
+        path = root / name / "dataset.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write

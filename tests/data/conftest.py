@@ -1,9 +1,8 @@
-"""Fixtures of the data tests: a private runs/ and datasets/ folder, a tiny prepared sample line."""
+"""Fixtures of the data tests: a tiny prepared sample line and raw sources in every layout
+(the private runs/ and datasets/ folders are tests/conftest.py's)."""
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,27 +26,6 @@ layout:
 """
 
 
-@pytest.fixture
-def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh DEFECTFORGE_RUNS for this test."""
-    path = tmp_path / "runs"
-    monkeypatch.setenv("DEFECTFORGE_RUNS", str(path))
-    return path
-
-
-@pytest.fixture
-def write_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], Path]:
-    """`write_dataset(name, yaml_text)` -> dataset.yaml in a private DEFECTFORGE_DATASETS."""
-    root = tmp_path / "datasets"
-    monkeypatch.setenv("DEFECTFORGE_DATASETS", str(root))
-
-    def write(name: str, text: str) -> Path:
-        path = root / name / "dataset.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-        return path
-
-    return write
 
 
 @pytest.fixture

@@ -1,9 +1,8 @@
-"""Fixtures of the label tests: private runs/ and datasets/ folders and a tiny DeepPCB-like line
-(binary boards, copper dark) written in DeepPCB's own format and prepared."""
+"""Fixtures of the label tests: a tiny DeepPCB-like line (binary boards, copper dark) written
+in DeepPCB's own format and prepared."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import cv2
@@ -26,27 +25,6 @@ classes:
 SIZE = 160
 
 
-@pytest.fixture
-def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh DEFECTFORGE_RUNS for this test."""
-    path = tmp_path / "runs"
-    monkeypatch.setenv("DEFECTFORGE_RUNS", str(path))
-    return path
-
-
-@pytest.fixture
-def write_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """`write_dataset(name, yaml_text)` -> dataset.yaml in a private DEFECTFORGE_DATASETS."""
-    root = tmp_path / "datasets"
-    monkeypatch.setenv("DEFECTFORGE_DATASETS", str(root))
-
-    def write(name: str, text: str) -> Path:
-        path = root / name / "dataset.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-        return path
-
-    return write
 
 
 def pcb_pair(wide: bool) -> tuple[np.ndarray, np.ndarray, list[tuple[int, ...]]]:
