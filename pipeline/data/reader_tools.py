@@ -24,6 +24,16 @@ def images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def layout_folders(source: Path, **fields: str) -> tuple[Path, ...]:
+    """`source / <relative folder>` for each `layout.<field>=folder`, in order; an error naming
+    the first that is not a folder."""
+    paths = tuple(source / folder for folder in fields.values())
+    for path, field in zip(paths, fields, strict=True):
+        if not path.is_dir():
+            raise DefectforgeError(f"{path}: folder not found (layout.{field})")
+    return paths
+
+
 def glob_images(source: Path, pattern: str, field: str) -> list[Path]:
     """Image files matching `pattern` under `source`, sorted; an error naming `field` if none."""
     found = sorted(p for p in source.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

@@ -18,6 +18,7 @@ from pipeline.data.reader_tools import (
     NO_PROVENANCE,
     box_instance,
     check_class,
+    layout_folders,
     seeded_split,
 )
 from pipeline.data.records import load_rgb
@@ -65,10 +66,7 @@ def list_items(info: DatasetInfo, source: Path | None) -> list[SourceItem]:
     """Every XML with its image and boxes (class names checked), split per class."""
     source = require_dir(source, info.name)
     layout = info.layout
-    folder, images = source / layout.annotations, source / layout.images
-    for path, field in ((folder, "layout.annotations"), (images, "layout.images")):
-        if not path.is_dir():
-            raise DefectforgeError(f"{path}: folder not found ({field})")
+    folder, images = layout_folders(source, annotations=layout.annotations, images=layout.images)
     xmls = sorted(folder.glob("*.xml"))
     if not xmls:
         raise DefectforgeError(f"{folder}: no .xml file (layout.annotations)")

@@ -14,7 +14,13 @@ import cv2
 import numpy as np
 
 from conditioning.errors import DefectforgeError
-from pipeline.data.reader_tools import IMAGE_SUFFIXES, NO_PROVENANCE, box_instance, seeded_split
+from pipeline.data.reader_tools import (
+    IMAGE_SUFFIXES,
+    NO_PROVENANCE,
+    box_instance,
+    layout_folders,
+    seeded_split,
+)
 from pipeline.data.records import InstanceRecord, load_rgb
 from pipeline.data.registry import DatasetInfo
 from pipeline.data.sources import LoadedItem, SourceItem, require_dir
@@ -52,10 +58,7 @@ def list_items(info: DatasetInfo, source: Path | None) -> list[SourceItem]:
     """Every image with its label rows (checked), split by folder or per class, seeded."""
     source = require_dir(source, info.name)
     layout = info.layout
-    images_dir, labels_dir = source / layout.images, source / layout.labels
-    for path, field in ((images_dir, "layout.images"), (labels_dir, "layout.labels")):
-        if not path.is_dir():
-            raise DefectforgeError(f"{path}: folder not found ({field})")
+    images_dir, labels_dir = layout_folders(source, images=layout.images, labels=layout.labels)
     images = sorted(p for p in images_dir.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
         raise DefectforgeError(f"{images_dir}: no image files (layout.images)")
