@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from conditioning.errors import DefectforgeError
+from conditioning.spec import DefectLibrary, load_library
 from eval.arms import ARMS, SPEC_ARMS, ArmInputs
 from eval.bootstrap import bootstrap, coco_matches
 from eval.config import DetectorConfig, EvalConfig
@@ -69,6 +70,12 @@ class Context:
     real_coco: Path
     test: TestSet
     guard: LeakageGuard
+    library: DefectLibrary | None
+    """The defect spec, loaded once (None: the dataset has none)."""
+
+    @property
+    def spec_hash(self) -> str | None:
+        return self.library.content_hash if self.library is not None else None
 
 
 def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> EvalReport:
@@ -94,7 +101,8 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
     # 3. the real sets on disk, exported once
     ctx = Context(config, data, out, train, budget_path,
                   write_subset(train, data.categories, out / "real" / "annotations.json"),
-                  export_test(test, data.categories, out / "test"), guard)
+                  export_test(test, data.categories, out / "test"), guard,
+                  load_library(data.spec_path) if data.spec_path is not None else None)
     # 4. every arm's synthetic set per seed, its schedule, and the real-only controls
     plan = plan_runs(ctx)
     # 5. every planned detector under one MLflow parent run
@@ -166,11 +174,7 @@ def set_parity(ctx: Context, folder: Path, synthetic: SyntheticSet) -> ParityRes
     path = folder / PARITY
     if path.is_file():
         return ParityResult.model_validate_json(path.read_text())
-    polarity = "auto"
-    if ctx.data.spec_path is not None:
-        from conditioning.spec import load_library
-
-        polarity = load_library(ctx.data.spec_path).foreground
+    polarity = ctx.library.foreground if ctx.library is not None else "auto"
     result = parity_of_files(ctx.real_coco, synthetic.coco_path, polarity)
     write_bytes(path, result.model_dump_json(indent=1).encode())
     return result
@@ -199,7 +203,7 @@ def parent_params(ctx: Context, plan: list[PlannedRun]) -> dict:
         "arms": cfg.arms, "controls": sorted({r.arm for r in plan} - set(cfg.arms)), "profile": cfg.profile, "schedule": cfg.schedule, "tile": cfg.tile,
         "test_limit": cfg.test_limit,
         "test_images": len(read_coco(ctx.test.coco_path)), "budget": ctx.budget_path.name,
-        "spec_hash": spec_hash(ctx.data.spec_path), "detector": cfg.detector.model_dump_json(),
+        "spec_hash": ctx.spec_hash, "detector": cfg.detector.model_dump_json(),
     }
 
 
@@ -208,14 +212,6 @@ def evaluation_key(ctx: Context) -> str:
     runs a rerun updates."""
     text = json.dumps([str(ctx.out), ctx.config.arms, ctx.config.seeds])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def spec_hash(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    from conditioning.spec import load_library
-
-    return load_library(path).content_hash
 
 
 def run_folder(ctx: Context, arm: str, seed: int) -> Path:
@@ -275,7 +271,7 @@ def synthetic_set(ctx: Context, arm: str, seed: int, folder: Path) -> SyntheticS
         return None
     marker = folder / SET_MARKER
     synthetic = load_set(marker)
-    current = spec_hash(ctx.data.spec_path) if arm in SPEC_ARMS else None
+    current = ctx.spec_hash if arm in SPEC_ARMS else None
     if synthetic is not None and synthetic.spec_hash != current:
         raise DefectforgeError(
             f"{folder.parent}: the {arm} arm's set was drawn from defect spec {synthetic.spec_hash}, "
@@ -354,7 +350,7 @@ def summarise(ctx: Context, runs: list[RunResult], parent, uri: str) -> EvalRepo
               .is_file()}
     return EvalReport(
         config=ctx.config, dataset=ctx.data.name, real_budget=ctx.config.real_budget,
-        spec_hash=spec_hash(ctx.data.spec_path), tracking_uri=uri,
+        spec_hash=ctx.spec_hash, tracking_uri=uri,
         experiment_id=parent.experiment_id, parent_run_id=parent.run_id, arms=arms, runs=runs,
         best_arm=best.arm, best_run_id=best_run.run_id, report_dir=str(ctx.out / "report"),
         parity=parity,
