@@ -175,7 +175,7 @@ def spurious_copper(canvas: Canvas, p: Mapping[str, float], rng: np.random.Gener
     anchors=inside_copper,
 )
 def pin_hole(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
-    if p["aspect"] <= 1:
+    if p["aspect"] <= 1:  # the round hole of older specs, pixel for pixel (no random draw)
         return disc(canvas.shape, canvas.anchor, p["radius"]) & canvas.foreground
     return blob(canvas.shape, canvas.anchor, p["radius"], rng, aspect=p["aspect"]) & canvas.foreground
 
