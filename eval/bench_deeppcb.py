@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import get_args
 
+from eval.config import PROFILES, ScheduleName
 from pipeline.data.atomic import write_bytes, write_json
 from pipeline.offline import configure_offline_environment
 from pipeline.paths import runs_root
 
-BUDGETS = {"quick": [50], "full": [50, 1000]}
+BUDGETS = {"dev": [50], "quick": [50], "full": [50, 1000]}
 """Real budgets per profile (k = 1000 is the whole DeepPCB training split)."""
 FULL_K1000 = {"epochs": 80}
 """k = 1000 follows the reference schedule (80 epochs, see shared/datasets/README.md)."""
@@ -24,14 +26,15 @@ FULL_K1000 = {"epochs": 80}
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", choices=["quick", "full"], default="quick")
+    parser.add_argument("--profile", choices=list(PROFILES), default="quick")
     parser.add_argument("--budgets", help="comma list of k (default: per profile)")
     parser.add_argument("--arms", help="comma list (default: the profile's; diffusion needs "
                         "--generated)")
     parser.add_argument("--seeds", help="comma list (default: the profile's)")
     parser.add_argument("--epochs", type=int, help="real-only arm's epochs (default: profile's)")
-    parser.add_argument("--schedule", choices=["steps", "epochs"],
-                        help="same optimizer steps for every arm (default) or same epochs")
+    parser.add_argument("--schedule", choices=list(get_args(ScheduleName)),
+                        help="how synthetic images join the real ones (eval/schedule.py; "
+                        "default steps)")
     parser.add_argument("--ratio", type=float)
     parser.add_argument("--test-limit", type=int)
     parser.add_argument("--jobs", type=int, help="detectors trained at once, one process each")

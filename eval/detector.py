@@ -78,7 +78,8 @@ def check_detector_weights(path: Path) -> None:
 
 def train_detector(data_yaml: Path, run_dir: Path, cfg: DetectorConfig, seed: int,
                    recorder: EpochRecorder | None = None) -> Path:
-    """Train from scratch with `val=False`; returns the final weights (`last.pt`). `recorder`
+    """Train with `val=False`, from scratch (a `.yaml` model) or from the weights of a `.pt` one
+    (fine-tuning); returns the final weights (`last.pt`). `recorder`
     writes the per-epoch curves and progress (eval.epoch_log).
 
     `save=False`: weights are written once, after the last epoch (saving every epoch cost 0.4 s
@@ -96,7 +97,7 @@ def train_detector(data_yaml: Path, run_dir: Path, cfg: DetectorConfig, seed: in
         device=cfg.device or None,
         seed=seed,
         deterministic=True,
-        pretrained=False,
+        pretrained=str(cfg.model).endswith(".pt"),
         amp=False,
         val=False,
         plots=False,

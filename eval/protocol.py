@@ -18,13 +18,19 @@ from conditioning.errors import DefectforgeError
 from conditioning.spec import DefectLibrary, load_library
 from eval.arms import ARMS, SPEC_ARMS, ArmInputs
 from eval.bootstrap import bootstrap, coco_matches
-from eval.config import DetectorConfig, EvalConfig
+from eval.config import EvalConfig
 from eval.detector import TestSet, evaluate_detector, predict_coco, train_detector
 from eval.epoch_log import EpochRecorder, read_curves
 from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
 from eval.leakage import LeakageGuard
 from eval.report import PRIMARY, EvalReport, RunResult, summarise_arm
-from eval.schedule import CONTROL_PREFIX, arm_schedule, control_name, steps
+from eval.schedule import (
+    ArmSchedule,
+    arm_schedule,
+    control_detector,
+    control_name,
+    is_real_only,
+)
 from eval.synthetic import SyntheticSet, load_set, save_set
 from eval.train_display import TRAIN_LOG, DetectorRows, output_to, quiet_worker
 from eval.trainset import export_test, export_train, maybe_tile, train_image_count
@@ -45,17 +51,18 @@ PARITY = "parity.json"
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """One detector to train: an arm (or a real-only control) and seed, its training sources
-    (real COCO first, then the arm's synthetic COCO, tiled when the profile asks) and schedule."""
+    """One detector to train: an arm (or a real-only control) and seed, its training sets (the
+    real COCO, and the arm's synthetic COCO; tiled when the profile asks) and schedule."""
 
     arm: str
     seed: int
-    sources: tuple[Path, ...]
-    detector: DetectorConfig
+    real: Path
+    synthetic: Path | None
+    schedule: ArmSchedule
 
     @property
     def real_only(self) -> bool:
-        return len(self.sources) == 1
+        return self.synthetic is None
 
 
 @dataclass
@@ -143,12 +150,12 @@ def output_dir(config: EvalConfig, name: str) -> Path:
 
 
 def plan_runs(ctx: Context) -> list[PlannedRun]:
-    """Every (arm, seed) with its synthetic set made (once, reused) and its schedule, then for
-    each reduced epoch count a real-only control at that count, for every seed."""
+    """Every (arm, seed) with its synthetic set made (once, reused) and its schedule, then the
+    real-only controls those schedules need, for every seed."""
     cfg = ctx.config
-    real = (maybe_tile(ctx.real_coco, cfg.tile, ctx.out / "real" / f"tiles{cfg.tile}",
-                       ctx.data.categories),)
-    real_images = train_image_count(list(real))
+    real = maybe_tile(ctx.real_coco, cfg.tile, ctx.out / "real" / f"tiles{cfg.tile}",
+                      ctx.data.categories)
+    real_images = train_image_count([real])
     plan = []
     for arm in cfg.arms:
         for seed in cfg.seeds:
@@ -156,16 +163,15 @@ def plan_runs(ctx: Context) -> list[PlannedRun]:
             synthetic = synthetic_set(ctx, arm, seed, folder / "synthetic")
             if synthetic is not None:
                 check_parity(ctx, arm, set_parity(ctx, folder / "synthetic", synthetic))
-            sources = real if synthetic is None else real + (
-                maybe_tile(synthetic.coco_path, cfg.tile, folder / f"tiles{cfg.tile}",
-                           ctx.data.categories),)
-            detector = arm_schedule(cfg.detector, cfg.schedule, real_images,
-                                    train_image_count(list(sources)))
-            plan.append(PlannedRun(arm, seed, sources, detector))
-    controls = {control_name(r.detector): r.detector for r in plan
-                if r.detector.epochs != cfg.detector.epochs}
-    plan += [PlannedRun(name, seed, real, detector) for name, detector in sorted(controls.items())
-             for seed in cfg.seeds]
+            tiles = None if synthetic is None else maybe_tile(
+                synthetic.coco_path, cfg.tile, folder / f"tiles{cfg.tile}", ctx.data.categories)
+            schedule = arm_schedule(cfg.detector, cfg.schedule, real_images,
+                                    train_image_count([tiles]) if tiles else 0)
+            plan.append(PlannedRun(arm, seed, real, tiles, schedule))
+    controls = sorted({e for r in plan for e in r.schedule.control_epochs})
+    plan += [PlannedRun(control_name(e), seed, real, None,
+                        ArmSchedule(control_detector(cfg.detector, e)))
+             for e in controls for seed in cfg.seeds]
     return plan
 
 
@@ -297,22 +303,34 @@ def synthetic_set(ctx: Context, arm: str, seed: int, folder: Path) -> SyntheticS
 def train_and_score(ctx: Context, run: PlannedRun, folder: Path,
                     synthetic: SyntheticSet | None) -> tuple[RunResult, list[dict]]:
     cfg = ctx.config
-    data_yaml = export_train(list(run.sources), ctx.data.categories, folder)
-    train_images = train_image_count(list(run.sources))
+    schedule = run.schedule
     start = time.perf_counter()
-    weights = train_detector(data_yaml, folder / "detector", run.detector, run.seed,
+    detector = schedule.detector
+    if schedule.pretrain is not None:
+        pretrain_yaml = export_train([run.synthetic], ctx.data.categories, folder / "pretrain")
+        weights = train_detector(pretrain_yaml, folder / "pretrain" / "detector", schedule.pretrain,
+                                 run.seed, EpochRecorder(folder / "pretrain",
+                                                         f"{run.arm} seed {run.seed} pre-training"))
+        detector = detector.model_copy(update={"model": str(weights)})
+    final = [run.real] * schedule.real_repeats
+    if run.synthetic is not None and schedule.pretrain is None:
+        final.append(run.synthetic)
+    data_yaml = export_train(final, ctx.data.categories, folder)
+    weights = train_detector(data_yaml, folder / "detector", detector, run.seed,
                              EpochRecorder(folder, f"{run.arm} seed {run.seed}"))
     seconds = time.perf_counter() - start
     metrics, detections = evaluate_detector(weights, ctx.test, folder / "detector", cfg.detector,
                                             deeppcb=ctx.data.is_deeppcb)
+    real_images = train_image_count([run.real])
+    synthetic_images = train_image_count([run.synthetic]) if run.synthetic else 0
     return RunResult(
         arm=run.arm, seed=run.seed, metrics=metrics, weights=str(weights), train_seconds=seconds,
         real_images=len(ctx.train),
         synthetic_images=synthetic.count if synthetic else 0,
         gate_pass_rate=synthetic.gate_pass_rate if synthetic else None,
         generator_revision=synthetic.generator_revision if synthetic else None,
-        train_images=train_images, epochs=run.detector.epochs,
-        steps=steps(run.detector, train_images),
+        train_images=real_images + synthetic_images, epochs=schedule.detector.epochs,
+        steps=schedule.steps(real_images, synthetic_images),
     ), detections
 
 
@@ -337,8 +355,8 @@ def summarise(ctx: Context, runs: list[RunResult], parent, uri: str) -> EvalRepo
     by_arm: dict[str, list[RunResult]] = {}
     for run in runs:
         by_arm.setdefault(run.arm, []).append(run)
-    references = {arm: stronger_reference(by_arm, rs[0].epochs) for arm, rs in by_arm.items()
-                  if arm in ctx.config.arms and arm != "real"}
+    reference = stronger_reference(by_arm)
+    references = {arm: reference for arm in by_arm if arm in ctx.config.arms and arm != "real"}
     over_test = bootstrap({arm: [coco_matches(ctx.test.coco_path, run_detections(ctx, r))
                                  for r in rs] for arm, rs in by_arm.items()}, references)
     arms = [summarise_arm(arm, rs, by_arm[references.get(arm, "real")], over_test[arm],
@@ -357,10 +375,10 @@ def summarise(ctx: Context, runs: list[RunResult], parent, uri: str) -> EvalRepo
     )
 
 
-def stronger_reference(by_arm: dict[str, list[RunResult]], epochs: int | None) -> str:
-    """`real`, or the real-only control at `epochs` when it scores higher (mean over seeds of the
-    primary metric): a delta against the weaker one would flatter the synthetic arm."""
-    candidates = [arm for arm in ("real", f"{CONTROL_PREFIX}{epochs}") if arm in by_arm]
+def stronger_reference(by_arm: dict[str, list[RunResult]]) -> str:
+    """The strongest real-only run: `real` or one of its controls (mean over seeds of the primary
+    metric); a delta against a weaker one would flatter the synthetic arms."""
+    candidates = [arm for arm in by_arm if is_real_only(arm)]
     return max(candidates, key=lambda arm: sum(r.value(PRIMARY) for r in by_arm[arm])
                / len(by_arm[arm]))
 

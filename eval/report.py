@@ -65,8 +65,8 @@ class ArmSummary(BaseModel):
     epochs: int | None = None
     steps: int | None = None
     reference: str | None = None
-    """The real-only run the deltas are against: `real`, or the control at this arm's epochs
-    (`real-e140`) when that one scored higher; None for real-only runs themselves."""
+    """The real-only run the deltas are against: the strongest of `real` and its controls
+    (`real-e140`, ...); None for real-only runs themselves."""
     gate_pass_rate: float | None = None
 
 
@@ -139,6 +139,17 @@ def fmt_interval(interval: Interval, sign: str = "") -> str:
     return f"{interval.mean:{sign}.3f} [{interval.low:{sign}.3f}, {interval.high:{sign}.3f}]"
 
 
+SCHEDULE_WORDS = {
+    "steps": "the same optimizer steps for every arm",
+    "epochs": "every arm",
+    "oversample": "synthetic arms with their real images repeated to at least half of the mix, "
+                  "each seen as often as in real-only",
+    "synthetic-first": "synthetic arms pre-trained on their synthetic set, then fine-tuned on the "
+                       "real images for as many epochs",
+}
+"""How the report's first line words each schedule (eval/schedule.py)."""
+
+
 def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
     """The page a reviewer reads first: the question, the table, the verdict, label parity
     (every table, or with `parity_tables=False` one line per arm: MLflow cuts a run
@@ -150,13 +161,13 @@ def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
         f"k = {report.real_budget} real training images for every arm, "
         f"synthetic:real ratio {cfg.ratio}, seeds {cfg.seeds}, profile `{cfg.profile}` "
         f"({cfg.detector.model}, {cfg.detector.epochs} epochs for real-only and "
-        f"{'the same optimizer steps for every arm' if cfg.schedule == 'steps' else 'every arm'}"
+        f"{SCHEDULE_WORDS[cfg.schedule]}"
         f", trained at {cfg.detector.imgsz} px"
         f"{f' on {cfg.tile} px tiles' if cfg.tile else ''}, tested at {cfg.detector.val_imgsz} px"
         f"{f', first {cfg.test_limit} test images' if cfg.test_limit else ''}).",
         "Primary figure: COCOeval mAP50-95 on the real test split. Each synthetic arm is compared "
-        "with the stronger real-only run: full epochs (`real`) or a control trained for the arm's "
-        "reduced epochs (`real-eN`, same passes over the real images). Intervals: 95 % t-interval "
+        "with the strongest real-only run: full epochs (`real`) or a control trained for the "
+        "arm's passes over the real images or its optimizer steps (`real-eN`: N epochs). Intervals: 95 % t-interval "
         "over seeds (deltas paired by seed); [boot]: 95 % bootstrap over the test images (draws "
         "paired across arms). ultralytics' own mAP is shown for reference only.",
         "",

@@ -1,22 +1,50 @@
-"""The training schedule of one arm: same optimizer steps for every arm, or same epochs; and the
-real-only controls that keep "synthetic data hurts" apart from "fewer passes over real images".
+"""The training schedule of one arm, and the real-only controls that keep "synthetic data hurts"
+apart from "fewer passes over real images" or "more optimizer steps".
 
-With `schedule="steps"` (the default) the profile's `epochs` is the real-only arm's; an arm with
-synthetic images trains for fewer epochs so that it takes the same number of batches (ultralytics
-rounds each epoch's batches up, so epochs come from batch counts, not image counts). Mosaic-off
-epochs and warm-up scale the same way. Its real images are then seen fewer times than in the
-real-only arm, so the protocol also trains real-only at each reduced epoch count (a control) and
-measures every delta against the stronger of the two real-only runs.
+- `steps` (the default): real and synthetic images mixed, at the real-only arm's optimizer steps.
+  The profile's `epochs` is the real-only arm's; an arm with synthetic images trains for fewer
+  epochs so that it takes the same number of batches (ultralytics rounds each epoch's batches
+  up, so epochs come from batch counts, not image counts). Mosaic-off epochs and warm-up scale
+  the same way. Its real images are seen fewer times than in the real-only arm.
+- `epochs`: every arm trains `epochs` epochs over its whole set.
+- `oversample`: mixed, with the real images repeated so that at least half of the training list
+  (so of every batch, on average) is real, and epochs cut so that each real image is seen as often
+  as in the real-only arm. More synthetic images then cost more steps, never real passes.
+- `synthetic-first`: pre-train on the synthetic set alone (as many optimizer steps as the
+  real-only arm takes), then fine-tune on the k real images for the real-only arm's epochs.
+
+Every arm is compared with the stronger of the real-only runs: the full-epoch one and, where the
+arm's schedule differs from it, real-only at the arm's passes over each real image and at the
+arm's total optimizer steps (the controls, named `real-e<epochs>`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from eval.config import DetectorConfig
 
 CONTROL_PREFIX = "real-e"
-"""Arm name of a real-only control trained for fewer epochs: `real-e140` = 140 epochs."""
+"""Arm name of a real-only control trained for other epochs: `real-e140` = 140 epochs."""
+
+
+@dataclass(frozen=True)
+class ArmSchedule:
+    """How one arm trains: the (final) detector settings, how many times its real images are
+    listed, an optional pre-training stage on the synthetic set alone, and the epochs of the
+    real-only controls it needs."""
+
+    detector: DetectorConfig
+    real_repeats: int = 1
+    pretrain: DetectorConfig | None = None
+    control_epochs: tuple[int, ...] = ()
+
+    def steps(self, real_images: int, synthetic_images: int) -> int:
+        """Optimizer steps of both stages together."""
+        final = self.real_repeats * real_images + (0 if self.pretrain else synthetic_images)
+        return (steps(self.detector, final)
+                + (steps(self.pretrain, synthetic_images) if self.pretrain else 0))
 
 
 def batches_per_epoch(images: int, batch: int) -> int:
@@ -29,14 +57,8 @@ def steps(detector: DetectorConfig, images: int) -> int:
     return detector.epochs * batches_per_epoch(images, detector.batch)
 
 
-def arm_schedule(detector: DetectorConfig, schedule: str, real_images: int,
-                 train_images: int) -> DetectorConfig:
-    """The detector settings for an arm that trains on `train_images` images (tiles), of which
-    `real_images` are the real ones every arm has."""
-    if schedule == "epochs" or train_images <= real_images:
-        return detector
-    share = (batches_per_epoch(real_images, detector.batch)
-             / batches_per_epoch(train_images, detector.batch))
+def scaled(detector: DetectorConfig, share: float) -> DetectorConfig:
+    """`detector` with its epochs, mosaic-off epochs and warm-up scaled by `share`."""
     return detector.model_copy(update={
         "epochs": max(1, round(detector.epochs * share)),
         "close_mosaic": round(detector.close_mosaic * share),
@@ -44,10 +66,46 @@ def arm_schedule(detector: DetectorConfig, schedule: str, real_images: int,
     })
 
 
-def control_name(detector: DetectorConfig) -> str:
-    """The real-only control that sees the real images as often as an arm with `detector`."""
-    return f"{CONTROL_PREFIX}{detector.epochs}"
+def arm_schedule(detector: DetectorConfig, schedule: str, real_images: int,
+                 synthetic_images: int) -> ArmSchedule:
+    """The schedule of an arm that trains on `real_images` real images (tiles) and
+    `synthetic_images` synthetic ones (0: real-only)."""
+    if schedule == "epochs" or synthetic_images == 0:
+        return ArmSchedule(detector)
+    real_batches = batches_per_epoch(real_images, detector.batch)
+    if schedule == "steps":
+        mixed = scaled(detector, real_batches / batches_per_epoch(real_images + synthetic_images,
+                                                                  detector.batch))
+        return ArmSchedule(mixed, control_epochs=_controls(detector, mixed.epochs))
+    if schedule == "oversample":
+        repeats = max(1, math.ceil(synthetic_images / real_images))
+        mixed = scaled(detector, 1 / repeats)
+        arm = ArmSchedule(mixed, real_repeats=repeats)
+    elif schedule == "synthetic-first":
+        pretrain = scaled(detector, real_batches
+                          / batches_per_epoch(synthetic_images, detector.batch))
+        arm = ArmSchedule(detector, pretrain=pretrain)
+    else:
+        raise ValueError(f"unknown schedule {schedule!r}")
+    total = arm.steps(real_images, synthetic_images)
+    same_steps = round(total / real_batches)
+    return ArmSchedule(arm.detector, arm.real_repeats, arm.pretrain,
+                       _controls(detector, same_steps))
 
 
-def is_control(arm: str) -> bool:
-    return arm.startswith(CONTROL_PREFIX)
+def _controls(detector: DetectorConfig, *epochs: int) -> tuple[int, ...]:
+    return tuple(sorted({e for e in epochs if e != detector.epochs}))
+
+
+def control_detector(detector: DetectorConfig, epochs: int) -> DetectorConfig:
+    """The real-only control at `epochs` (mosaic-off epochs and warm-up scaled alike)."""
+    return scaled(detector, epochs / detector.epochs).model_copy(update={"epochs": epochs})
+
+
+def control_name(epochs: int) -> str:
+    return f"{CONTROL_PREFIX}{epochs}"
+
+
+def is_real_only(arm: str) -> bool:
+    """`real` or one of its controls."""
+    return arm == "real" or arm.startswith(CONTROL_PREFIX)

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate(
         dataset: Annotated[str, typer.Option("--dataset", help="prepared dataset name or folder")],
-        profile: Annotated[str, typer.Option("--profile", help="quick (2-core CPU) or full (GPU)")] = "quick",
+        profile: Annotated[str, typer.Option("--profile", help="dev (screening, 2-core CPU), quick (2-core CPU) or full (GPU)")] = "quick",
         real_budget: Annotated[int | None, typer.Option("--real-budget", help="k real training images")] = None,
         arms: Annotated[str | None, typer.Option("--arms", help="comma list of real,augment,copypaste,procedural,diffusion")] = None,
         seeds: Annotated[str | None, typer.Option("--seeds", help="comma list, e.g. 0,1,2")] = None,
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         spec: Annotated[Path | None, typer.Option("--spec", help="defect spec for the procedural arm")] = None,
         model: Annotated[str | None, typer.Option("--model", help="ultralytics model .yaml (e.g. yolov8n-p2.yaml)")] = None,
         epochs: Annotated[int | None, typer.Option("--epochs", help="training epochs (of the real-only arm with --schedule steps)")] = None,
-        schedule: Annotated[str | None, typer.Option("--schedule", help="steps: every arm gets real-only's optimizer steps; epochs: every arm gets --epochs")] = None,
+        schedule: Annotated[str | None, typer.Option("--schedule", help="steps (mixed, real-only's optimizer steps), epochs (every arm --epochs), oversample (real repeated to half the mix) or synthetic-first (pre-train on synthetic, fine-tune on real)")] = None,
         imgsz: Annotated[int | None, typer.Option("--imgsz", help="training image (or tile) size")] = None,
         val_imgsz: Annotated[int | None, typer.Option("--val-imgsz", help="test image size")] = None,
         batch: Annotated[int | None, typer.Option("--batch", help="batch size")] = None,

@@ -205,3 +205,34 @@ def test_a_changed_spec_refuses_the_stale_synthetic_set(toy_dataset, tmp_path, m
                        r"0123456789abcdef, but .*defects.yaml is now [0-9a-f]{16}; delete"):
         run_evaluation(config)
     assert not (tmp_path / "eval" / "arms" / "real" / "seed0" / "result.json").exists()
+
+
+@pytest.mark.slow
+def test_oversample_and_synthetic_first_schedules(toy_dataset, tmp_path, mlflow_store):
+    """Ratio 2 at k = 8: oversample lists the real images twice beside 16 synthetic ones for half
+    the epochs; synthetic-first pre-trains on the synthetic set alone and fine-tunes from its
+    weights on the real images. Both take more steps than real-only, so each is also compared
+    with real-only trained for its steps."""
+    common = dict(real_budget=8, arms=["real", "copypaste"], seeds=[0], ratio=2.0,
+                  test_limit=4, epochs=2, imgsz=64, val_imgsz=96, batch=8, workers=0,
+                  device="cpu", experiment="toy-schedules", jobs=1)
+    over = run_evaluation(resolve_config(str(toy_dataset), "quick", schedule="oversample",
+                                         out_dir=tmp_path / "over", **common))
+    arm = tmp_path / "over" / "arms" / "copypaste" / "seed0"
+    labels = sorted(p.name.split("_")[0] for p in (arm / "yolo" / "labels" / "train").iterdir())
+    assert labels.count("s0") == 8 and labels.count("s1") == 8 and labels.count("s2") == 16
+    assert over.arm("copypaste").epochs == 1 and over.arm("copypaste").steps == 4
+    assert [a.arm for a in over.arms] == ["real", "copypaste", "real-e4"]
+    assert over.arm("real-e4").steps == over.arm("copypaste").steps
+
+    first = run_evaluation(resolve_config(str(toy_dataset), "quick", schedule="synthetic-first",
+                                          out_dir=tmp_path / "first", **common))
+    arm = tmp_path / "first" / "arms" / "copypaste" / "seed0"
+    assert len(list((arm / "pretrain" / "yolo" / "labels" / "train").iterdir())) == 16
+    assert len(list((arm / "yolo" / "labels" / "train").iterdir())) == 8
+    assert (arm / "pretrain" / "detector" / "train" / "weights" / "last.pt").is_file()
+    assert "Transferred" in (arm / "train.log").read_text()  # fine-tuned from those weights
+    assert first.arm("copypaste").epochs == 2 and first.arm("copypaste").steps == 2 + 2
+    assert [a.arm for a in first.arms] == ["real", "copypaste", "real-e4"]
+    strongest = max(("real", "real-e4"), key=lambda a: first.arm(a).metrics["coco_map50_95"].mean)
+    assert first.arm("copypaste").reference == strongest
