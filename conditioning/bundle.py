@@ -94,11 +94,14 @@ def bundle_on_backgrounds(
     occupied: Callable[[Background], np.ndarray | None] | None = None,
 ) -> tuple[Background, np.ndarray, ConditioningBundle]:
     """(background, its image, bundle) on backgrounds[start]; where the spec cannot be placed
-    there (a short needs two copper regions, say), on the next ones, with seed + attempt *
-    seed_step. `occupied(background)`: pixels new defects keep away from (its own defects).
-    Raises the last PlacementError when none of PLACEMENT_TRIES backgrounds fits."""
+    there (a short needs two copper regions close enough, say), on others spread over the list
+    (a stride of len / PLACEMENT_TRIES: neighbours are often boards of one layout that fail
+    alike), with seed + attempt * seed_step. `occupied(background)`: pixels new defects keep
+    away from (its own defects). Raises the last PlacementError when none of PLACEMENT_TRIES
+    backgrounds fits."""
+    stride = max(1, len(backgrounds) // PLACEMENT_TRIES)
     for attempt in range(PLACEMENT_TRIES):
-        background = backgrounds[(start + attempt) % len(backgrounds)]
+        background = backgrounds[(start + attempt * stride) % len(backgrounds)]
         image = load(background)
         try:
             taken = occupied(background) if occupied is not None else None

@@ -206,3 +206,12 @@ def ui_command() -> str:
 def _param(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 6000 else text[:5997] + "..."
+
+
+def log_to_run(uri: str, run_id: str, metrics: dict[str, float], artifacts: dict[str, Path]) -> None:
+    """Metrics and artifacts added to a finished run (e.g. an evaluation's parent) in store `uri`."""
+    client = _mlflow().MlflowClient(tracking_uri=uri)
+    for key, value in metrics.items():
+        client.log_metric(run_id, key, value)
+    for folder, path in artifacts.items():
+        client.log_artifact(run_id, str(path), artifact_path=folder)

@@ -12,7 +12,15 @@ from rich.console import Console
 from rich.markup import escape
 
 from conditioning.errors import DefectforgeError
-from flows import cli_campaign, cli_data, cli_evaluate, cli_generate, cli_spec, cli_studio
+from flows import (
+    cli_campaign,
+    cli_data,
+    cli_evaluate,
+    cli_generate,
+    cli_spec,
+    cli_studio,
+    cli_worth,
+)
 from pipeline.offline import configure_offline_environment
 from pipeline.threads import configure_threads
 
@@ -60,7 +68,7 @@ def info() -> None:
     console.print(f"prefect    {os.environ.get('PREFECT_API_URL', 'ephemeral (PREFECT_HOME=' + os.environ.get('PREFECT_HOME', '') + ')')}")
 
 
-for area in (cli_spec, cli_data, cli_generate, cli_evaluate, cli_campaign, cli_studio):
+for area in (cli_spec, cli_data, cli_generate, cli_evaluate, cli_campaign, cli_studio, cli_worth):
     area.register(app)
 
 

@@ -70,3 +70,20 @@ def test_library_foreground_setting_is_used(traces, board):
             i.mask for i in build_bundle(library, dark_copper, seed=0).instances if i.kind == "open"
         ]
         assert opens and all(not (mask & ~copper).any() for mask in opens)
+
+
+def test_a_spec_that_misfits_a_run_of_neighbours_falls_back_to_boards_further_away(traces, board):
+    """Neighbouring backgrounds are often one layout; where six in a row cannot take a short
+    (one copper region, nothing to bridge), the tries spread over the list and find a board
+    with traces four places further on."""
+    from conditioning.bundle import bundle_on_backgrounds
+
+    solid = np.zeros((64, 64), bool)
+    solid[:, :20] = True
+    backgrounds = [board(solid)] * 6 + [board(traces(64, 64))] * 4
+    library = DefectLibrary.model_validate({
+        "product": "pcb", "classes": ["short"],
+        "defects": [{"name": "bridge", "class": "short", "kind": "short", "count": 1}]})
+    chosen, _, bundle = bundle_on_backgrounds(library, list(range(10)), 0, 0,
+                                              lambda i: backgrounds[i], seed_step=1)
+    assert chosen == 6 and len(bundle.instances) == 1
