@@ -198,14 +198,25 @@ def realism_report(
     real_coco: str | Path, generated_coco: str | Path, *, size: int = 32, max_crops: int = 2000,
     epochs: int = 30, seed: int = 0, repeats: int = 3, inception_weights: str | Path | None = None,
 ) -> dict:
-    """The two-sample test (and FID/KID when configured) of two COCO files' defect crops.
+    """The two-sample test (and FID/KID when configured) of two COCO files' defect crops, over
+    all classes and per class (`per_class`: every class with at least 8 crops in both sets).
 
     The test is repeated with `repeats` seeds (other halves, other initialisations) on the same
     crops; `classifier_two_sample` combines them with `combine_repeats` and `runs` lists each.
     """
-    real = tight_crops(real_coco, size=size, limit=max_crops, seed=seed)
-    generated = tight_crops(generated_coco, size=size, limit=max_crops, seed=seed)
-    runs = [classifier_two_sample_test(real, generated, epochs=epochs, seed=seed + k) for k in range(repeats)]
-    combined = combine_repeats(runs)
-    return {"classifier_two_sample": asdict(combined), "runs": [asdict(r) for r in runs],
-            **fid_kid(real, generated, inception_weights), "real": str(real_coco), "generated": str(generated_coco)}
+    real, real_names = labelled_crops(real_coco, size=size, limit=max_crops, seed=seed)
+    generated, generated_names = labelled_crops(generated_coco, size=size, limit=max_crops, seed=seed)
+
+    def repeated(a: np.ndarray, b: np.ndarray) -> list[TwoSampleResult]:
+        return [classifier_two_sample_test(a, b, epochs=epochs, seed=seed + k) for k in range(repeats)]
+
+    runs = repeated(real, generated)
+    per_class = {}
+    for name in sorted(set(real_names) & set(generated_names)):
+        a = real[np.array(real_names) == name]
+        b = generated[np.array(generated_names) == name]
+        if min(len(a), len(b)) >= 8:
+            per_class[name] = asdict(combine_repeats(repeated(a, b)))
+    return {"classifier_two_sample": asdict(combine_repeats(runs)), "runs": [asdict(r) for r in runs],
+            "per_class": per_class, **fid_kid(real, generated, inception_weights),
+            "real": str(real_coco), "generated": str(generated_coco)}

@@ -177,6 +177,9 @@ def realism_command(
         f"95% CI {test['ci_low']:.3f}-{test['ci_high']:.3f} (Wilson at {test['n_test']} held-apart crops, "
         "the repeats reuse them; widened to cover every seed)"
     )
+    for name, one in report["per_class"].items():
+        console.print(f"  {name}: {one['accuracy']:.3f} (95% CI {one['ci_low']:.3f}-{one['ci_high']:.3f}, "
+                      f"{one['n_test']} held-apart crops)")
     console.print(report.get("skipped") or f"FID {report['fid']:.2f}, KID {report['kid_mean']:.4f}")
     if out is not None:
         from pipeline.data.atomic import write_json

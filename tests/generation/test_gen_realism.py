@@ -46,3 +46,38 @@ def test_gen_repeats_on_the_same_crops_do_not_narrow_the_interval():
     single = wilson_interval(66, 100)
     assert combined.ci_high - combined.ci_low >= single[1] - single[0]  # pooled n=300 was ~0.58x
     assert combined.ci_low <= 0.60 and combined.ci_high >= 0.72  # covers every seed's accuracy
+
+
+def _coco_set(folder, rng, bright_b):
+    """30 images, each with a pit (same look in every set) and a blob whose brightness differs."""
+    from pipeline.data.atomic import write_png
+    from pipeline.data.coco_writer import write_coco
+    from pipeline.data.records import ImageRecord, InstanceRecord
+
+    categories = [{"id": 1, "name": "pit"}, {"id": 2, "name": "blob"}]
+    records = []
+    for i in range(30):
+        image = rng.integers(60, 120, size=(64, 64, 3)).astype(np.uint8)
+        masks = []
+        for (y, x), name, value in (((8, 8), "pit", 20), ((40, 40), "blob", bright_b)):
+            image[y:y + 12, x:x + 12] = value
+            mask = np.zeros((64, 64), bool)
+            mask[y:y + 12, x:x + 12] = True
+            masks.append(InstanceRecord(name, 1 if name == "pit" else 2, mask=mask))
+        path = folder / "images" / f"{i:03d}.png"
+        write_png(path, image)
+        records.append(ImageRecord(path, None, 64, 64, masks))
+    return write_coco(folder / "annotations.json", records, categories, root=folder)
+
+
+def test_gen_realism_report_names_the_class_that_gives_the_set_away(tmp_path):
+    from eval.realism import realism_report
+
+    rng = np.random.default_rng(2)
+    real = _coco_set(tmp_path / "real", rng, bright_b=20)
+    generated = _coco_set(tmp_path / "generated", rng, bright_b=230)
+    report = realism_report(real, generated, size=16, epochs=8, repeats=2)
+    per_class = report["per_class"]
+    assert set(per_class) == {"pit", "blob"}
+    assert per_class["blob"]["accuracy"] >= 0.9 and per_class["pit"]["accuracy"] <= 0.75
+    assert per_class["blob"]["n_test"] == 30  # 30 crops a set, half held apart each
