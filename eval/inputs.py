@@ -90,7 +90,19 @@ def write_subset(records: list[ImageRecord], categories: list[dict[str, Any]], p
     return write_coco(path, records, categories)
 
 
-def test_records(data: EvalData, config: EvalConfig) -> list[ImageRecord]:
-    """3. The real test split (its first `test_limit` images by file name when set)."""
-    records = sorted(read_coco(data.test_coco, root=data.root), key=lambda r: r.image_path.name)
+def test_records(data: EvalData, config: EvalConfig,
+                 budget: list[ImageRecord] | None = None) -> list[ImageRecord]:
+    """3. What the detectors are scored on: the real test split, or with `score_on: val` the
+    training split's images outside the k-image `budget` (for choosing settings: the test split
+    stays unseen). With `test_limit`: the test split's first images by file name, or that many
+    validation images evenly spaced by file name."""
+    if config.score_on == "val":
+        taken = {r.image_path for r in budget or []}
+        records = [r for r in read_coco(data.train_coco, root=data.root)
+                   if r.image_path not in taken]
+    else:
+        records = read_coco(data.test_coco, root=data.root)
+    records = sorted(records, key=lambda r: r.image_path.name)
+    if config.test_limit and config.score_on == "val":  # spread over the split's groups
+        records = records[:: max(1, len(records) // config.test_limit)]
     return records[: config.test_limit] if config.test_limit else records

@@ -100,7 +100,7 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
         )
     out = output_dir(config, data.name)
     train, budget_path = budget_records(data, config, out)
-    test = test_records(data, config)
+    test = test_records(data, config, train)
     # 2. leakage guard: no test image among the k images or their clean references
     allowed = [r.image_path for r in train] + [r.clean_path for r in train if r.clean_path]
     guard = LeakageGuard([r.image_path for r in test], allowed)

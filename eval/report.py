@@ -148,6 +148,11 @@ SCHEDULE_WORDS = {
                        "real images for as many epochs",
 }
 """How the report's first line words each schedule (eval/schedule.py)."""
+SCORED_ON = {
+    "test": "the real test split",
+    "val": "validation images (training-split images outside the k budget; the test split is "
+           "left unseen, for choosing settings)",
+}
 
 
 def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
@@ -164,8 +169,9 @@ def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
         f"{SCHEDULE_WORDS[cfg.schedule]}"
         f", trained at {cfg.detector.imgsz} px"
         f"{f' on {cfg.tile} px tiles' if cfg.tile else ''}, tested at {cfg.detector.val_imgsz} px"
-        f"{f', first {cfg.test_limit} test images' if cfg.test_limit else ''}).",
-        "Primary figure: COCOeval mAP50-95 on the real test split. Each synthetic arm is compared "
+        f"{f', {cfg.test_limit} of its images' if cfg.test_limit else ''}).",
+        f"Primary figure: COCOeval mAP50-95 on {SCORED_ON[cfg.score_on]}. "
+        "Each synthetic arm is compared "
         "with the strongest real-only run: full epochs (`real`) or a control trained for the "
         "arm's passes over the real images or its optimizer steps (`real-eN`: N epochs). Intervals: 95 % t-interval "
         "over seeds (deltas paired by seed); [boot]: 95 % bootstrap over the test images (draws "

@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
         device: Annotated[str | None, typer.Option("--device", help="'cpu', '0', ... (default: auto)")] = None,
         tile: Annotated[int | None, typer.Option("--tile", help="train on tiles of this size (0: off)")] = None,
         test_limit: Annotated[int | None, typer.Option("--test-limit", help="first N test images (0: all)")] = None,
+        score_on: Annotated[str | None, typer.Option("--score-on", help="test: the real test split; val: training images outside the budget (to choose settings)")] = None,
         jobs: Annotated[int | None, typer.Option("--jobs", help="detectors trained at once, one process each (results do not depend on it)")] = None,
         out: Annotated[Path | None, typer.Option("--out", help="output folder (default runs/eval/...)")] = None,
         experiment: Annotated[str | None, typer.Option("--experiment", help="MLflow experiment")] = None,
@@ -64,7 +65,7 @@ def register(app: typer.Typer) -> None:
             generator_model=generator_model, budget_path=budget, spec_path=spec, epochs=epochs,
             model=model, schedule=schedule,
             imgsz=imgsz, val_imgsz=val_imgsz, batch=batch, device=device,
-            tile=tile, test_limit=test_limit, out_dir=out, jobs=jobs,
+            tile=tile, test_limit=test_limit, score_on=score_on, out_dir=out, jobs=jobs,
             experiment=experiment, strict=strict or None,
         )
         if str(config.detector.model).endswith(".pt"):
