@@ -93,13 +93,19 @@ def write_subset(records: list[ImageRecord], categories: list[dict[str, Any]], p
 def test_records(data: EvalData, config: EvalConfig,
                  budget: list[ImageRecord] | None = None) -> list[ImageRecord]:
     """3. What the detectors are scored on: the real test split, or with `score_on: val` the
-    training split's images outside the k-image `budget` (for choosing settings: the test split
-    stays unseen). With `test_limit`: the test split's first images by file name, or that many
+    training split's images outside the k-image `budget` and not near-duplicates of its images or
+    clean references (for choosing settings: the test split stays unseen). With `test_limit`: the test split's first images by file name, or that many
     validation images evenly spaced by file name."""
     if config.score_on == "val":
-        taken = {r.image_path for r in budget or []}
+        from eval.leakage import near_duplicates
+
+        budget = budget or []
+        taken = {r.image_path for r in budget}
         records = [r for r in read_coco(data.train_coco, root=data.root)
                    if r.image_path not in taken]
+        close = near_duplicates([r.image_path for r in records],
+                                [p for r in budget for p in (r.image_path, r.clean_path) if p])
+        records = [r for r in records if r.image_path not in close]
     else:
         records = read_coco(data.test_coco, root=data.root)
     records = sorted(records, key=lambda r: r.image_path.name)

@@ -69,6 +69,18 @@ def _cached_fingerprint(path: str, mtime_ns: int, size: int) -> tuple[str, np.nd
     return digest.hexdigest()[:16], thumb.astype(np.float16)
 
 
+def near_duplicates(paths: Iterable[Path], of: Iterable[Path]) -> set[Path]:
+    """The `paths` that have the pixels of one of `of`, or nearly (thumbnail difference under
+    NEAR_DUPLICATE): e.g. training images too close to the budget to validate on."""
+    of = list(of)
+    if not of:
+        return set()
+    hashes = {pixel_hash(Path(p)) for p in of}
+    thumbs = np.stack([thumbnail(Path(p)).ravel() for p in of])
+    return {Path(p) for p in paths if pixel_hash(Path(p)) in hashes
+            or np.abs(thumbs - thumbnail(Path(p)).ravel()).mean(axis=1).min() < NEAR_DUPLICATE}
+
+
 class LeakageGuard:
     """Knows the test images and the allowed inputs (the k images and their clean references)."""
 
