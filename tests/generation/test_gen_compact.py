@@ -14,7 +14,7 @@ from pipeline.train import TrainConfig, train_on_data
 
 
 def _batch(toy):
-    crops = defect_crops(toy.examples, 16, 2, 0.5)
+    crops = defect_crops(toy.examples, (16,), 2, 0.5).by_side[16]
     return crops.batch(np.arange(4), np.random.default_rng(0))
 
 
