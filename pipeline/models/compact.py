@@ -27,7 +27,9 @@ class CompactConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    resolution: int = Field(32, description="side of the square defect crops the model works on (px)")
+    resolution: int = Field(
+        32, description="side of the smallest square defect crop (px), a multiple of 2 ** (UNet levels - 1)"
+    )
     block_out_channels: tuple[int, ...] = Field((16, 32, 64), description="UNet widths per level")
     layers_per_block: int = Field(1, description="resnet layers per UNet level")
     token_dim: int = Field(64, description="size of the learned class tokens (cross-attention)")
