@@ -116,6 +116,9 @@ def generate_command(
                                                  "images most like it used as backgrounds (0: all)")] = 4,
     steps: Annotated[int | None, typer.Option(help="sampling steps (default: the model's)")] = None,
     retries: Annotated[int, typer.Option(help="regenerations of a gate-rejected instance")] = 3,
+    full_resolution: Annotated[bool, typer.Option(
+        "--full-resolution/--fixed-resolution", help="draw each defect at its own scale among the model's crop "
+        "sizes, or every defect at the model's base resolution, resized (faster, blurred on large defects)")] = True,
     keep_rejected: Annotated[bool, typer.Option("--keep-rejected", help="also list rejected images in the COCO")] = False,
     onto: Annotated[str, typer.Option(help="clean: clean references and defect-free images; defective: the real "
                                       "defect images, new defects away from their own (labels kept)")] = "clean",
@@ -126,7 +129,8 @@ def generate_command(
 
     spec = spec or spec_path(dataset)
     model = model or _default_model(dataset)
-    config = {"batch_size": batch_size, "steps": steps, "gate": {"retries": retries}, "pool_neighbours": pool_neighbours}
+    config = {"batch_size": batch_size, "steps": steps, "gate": {"retries": retries}, "pool_neighbours": pool_neighbours,
+              "full_resolution": full_resolution}
     summary = generate_set(dataset, spec, model, count, out, seed=seed, budget_path=budget,
                            config=config, keep_rejected=keep_rejected, onto=onto)
     console.print(

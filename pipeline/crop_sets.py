@@ -1,4 +1,5 @@
-"""Training crops in memory: defect crops (stage "control") and clean crops with masks (stage "base")."""
+"""Training crops in memory: defect crops (stage "control") and clean crops with masks (stage "base"),
+each at the crop side generation will draw it at (pipeline.crop_sizes), grouped by side."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import cv2
 import numpy as np
 from scipy.stats import rankdata
 
-from pipeline.crops import change_contrast, crop_window, dilate, extract, make_batch
+from pipeline.crop_sizes import plan_crop
+from pipeline.crops import change_contrast, dilate, extract, make_batch
 from pipeline.models.base import CropBatch
 
 
@@ -36,6 +38,11 @@ class CropSet:
     def __len__(self) -> int:
         return len(self.images)
 
+    @property
+    def side(self) -> int:
+        """The crops' side (px)."""
+        return self.images.shape[1]
+
     def batch(self, index: np.ndarray, rng: np.random.Generator) -> CropBatch:
         """The crops at `index`, each under a random flip / quarter turn (defects have no orientation)."""
         parts = [[], [], [], []]
@@ -47,29 +54,64 @@ class CropSet:
         return make_batch(*parts, self.class_ids[index].tolist(), self.severity[index].tolist())
 
 
-def defect_crops(examples: list[Example], resolution: int, dilate_px: int, margin: float) -> CropSet:
-    """One crop per defect instance; severity = the rank of its contrast among all instances."""
+@dataclass
+class MultiScaleCrops:
+    """Crops at several sides, one CropSet per side; a batch holds crops of one side."""
+
+    by_side: dict[int, CropSet]
+    base_side: int  # the model's smallest side: a batch of it holds `batch_size` crops
+
+    def __len__(self) -> int:
+        return sum(len(crops) for crops in self.by_side.values())
+
+    def pick(self, rng: np.random.Generator) -> CropSet:
+        """One side's crops, chosen with probability proportional to their count (no draw when one)."""
+        sets = [self.by_side[side] for side in sorted(self.by_side)]
+        if len(sets) == 1:
+            return sets[0]
+        counts = np.array([len(crops) for crops in sets], float)
+        return sets[int(rng.choice(len(sets), p=counts / counts.sum()))]
+
+    def sample_batch(self, rng: np.random.Generator, batch_size: int) -> CropBatch:
+        """Random crops of one side, as many as hold the pixels of `batch_size` crops at `base_side`
+        (at least one), so a step costs about the same at every side."""
+        crops = self.pick(rng)
+        count = max(1, batch_size * self.base_side**2 // crops.side**2)
+        return crops.batch(rng.integers(len(crops), size=count), rng)
+
+
+def defect_crops(examples: list[Example], sizes: tuple[int, ...], dilate_px: int, margin: float) -> MultiScaleCrops:
+    """One crop per defect instance at its working side among `sizes`; severity = the rank of its
+    contrast among all instances."""
     rows = []
     for example in examples:
         for class_id, mask in example.instances:
             if not mask.any():
                 continue
             region = dilate(mask, dilate_px)
-            window = crop_window(region, resolution, margin)
+            plan = plan_crop(region, sizes, margin)
             contrast = change_contrast(example.image, example.clean, mask)
             rows.append((
-                extract(example.image, window, resolution), extract(example.clean, window, resolution),
-                extract(mask, window, resolution), extract(region, window, resolution),
-                class_id, contrast, window.size,
+                *(extract(array, plan.window, plan.side) for array in (example.image, example.clean, mask, region)),
+                class_id, contrast, plan.window.size,
             ))
     if not rows:
         raise ValueError("no defect instances with a non-empty mask in the training images")
-    images, cleans, masks, regions, ids, contrast, sides = zip(*rows, strict=True)
-    severity = (rankdata(contrast) - 0.5) / len(contrast)
-    return CropSet(
-        np.stack(images), np.stack(cleans), np.stack(masks), np.stack(regions),
-        np.array(ids), severity.astype(np.float32), np.array(sides),
-    )
+    severity = ((rankdata([row[5] for row in rows]) - 0.5) / len(rows)).astype(np.float32)
+    rows = [(*row[:5], rank, row[6]) for row, rank in zip(rows, severity, strict=True)]
+    return MultiScaleCrops(_by_side(rows), min(sizes))
+
+
+def _by_side(rows: list[tuple]) -> dict[int, CropSet]:
+    """Rows of (image, clean, mask, region, class id, severity, window side) as one CropSet per crop side."""
+    sides = sorted({row[0].shape[0] for row in rows})
+    out = {}
+    for side in sides:
+        images, cleans, masks, regions, ids, severity, windows = zip(
+            *(row for row in rows if row[0].shape[0] == side), strict=True)
+        out[side] = CropSet(np.stack(images), np.stack(cleans), np.stack(masks), np.stack(regions),
+                            np.array(ids), np.array(severity, np.float32), np.array(windows))
+    return out
 
 
 AVOID_TRIES = 8
@@ -77,33 +119,31 @@ AVOID_TRIES = 8
 
 
 def clean_crops(
-    cleans: list[np.ndarray], count: int, masks: CropSet | None, resolution: int, seed: int,
+    cleans: list[np.ndarray], count: int, masks: MultiScaleCrops | None, resolution: int, seed: int,
     avoid: list[np.ndarray | None] | None = None,
-) -> CropSet:
-    """`count` random crops of clean images, each with a defect-like mask to inpaint; windows
-    touching `avoid[i]` (inpainted pixels of image i) are redrawn up to AVOID_TRIES times."""
+) -> MultiScaleCrops:
+    """`count` random crops of clean images, each with a defect-like mask to inpaint, at the sides
+    and window sizes of the defect crops `masks` (at `resolution` when None); windows touching
+    `avoid[i]` (inpainted pixels of image i) are redrawn up to AVOID_TRIES times."""
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(count):
         index = int(rng.integers(len(cleans)))
         clean = cleans[index]
         height, width = clean.shape[:2]
-        side = int(masks.sides[rng.integers(len(masks))]) if masks is not None else resolution
+        pool = masks.pick(rng) if masks is not None else None
+        crop_side = pool.side if pool is not None else resolution
+        side = int(pool.sides[rng.integers(len(pool))]) if pool is not None else resolution
         side = min(side, height, width)
         blocked = avoid[index] if avoid else None
         for _ in range(AVOID_TRIES):
             y0, x0 = int(rng.integers(height - side + 1)), int(rng.integers(width - side + 1))
             if blocked is None or not blocked[y0 : y0 + side, x0 : x0 + side].any():
                 break
-        crop = cv2.resize(clean[y0 : y0 + side, x0 : x0 + side], (resolution, resolution), interpolation=cv2.INTER_AREA)
-        mask, region = _random_mask(rng, masks, resolution)
-        rows.append((crop, mask, region))
-    crops, mask_list, regions = zip(*rows, strict=True)
-    zeros = np.zeros(count)
-    return CropSet(
-        np.stack(crops), np.stack(crops), np.stack(mask_list), np.stack(regions),
-        zeros.astype(int), zeros.astype(np.float32), np.full(count, resolution),
-    )
+        crop = cv2.resize(clean[y0 : y0 + side, x0 : x0 + side], (crop_side, crop_side), interpolation=cv2.INTER_AREA)
+        mask, region = _random_mask(rng, pool, crop_side)
+        rows.append((crop, crop, mask, region, 0, 0.0, side))
+    return MultiScaleCrops(_by_side(rows), masks.base_side if masks is not None else resolution)
 
 
 def _random_mask(rng: np.random.Generator, pool: CropSet | None, side: int) -> tuple[np.ndarray, np.ndarray]:

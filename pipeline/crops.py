@@ -38,11 +38,17 @@ def bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1
 
 
+def window_side(region: np.ndarray, margin: float) -> int:
+    """The side of the square that holds `region`'s box with `margin` of its side on each side."""
+    y0, x0, y1, x1 = bbox(region)
+    return math.ceil(max(y1 - y0, x1 - x0) * (1 + margin))
+
+
 def crop_window(region: np.ndarray, min_side: int, margin: float = 0.5) -> Window:
     """The square window centred on `region`'s box, `margin` of its side on each side, inside the image."""
     height, width = region.shape
     y0, x0, y1, x1 = bbox(region)
-    side = max(min_side, math.ceil(max(y1 - y0, x1 - x0) * (1 + margin)))
+    side = max(min_side, window_side(region, margin))
     side = min(side, height, width)
     cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
     top = int(np.clip(round(cy - side / 2), 0, height - side))

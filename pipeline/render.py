@@ -1,5 +1,8 @@
 """Render defects onto clean backgrounds: crop around each mask, inpaint, paste back, gate, retry.
 
+Each defect's crop is drawn at its working side (pipeline.crop_sizes: about one crop pixel per image
+pixel, among the model's crop sizes), or at the model's base resolution with `full_resolution: false`.
+
 Each rendered instance gets its label mask: on palette (binarised) lines the pixels that actually
 changed inside its dilated mask; on grey and colour lines its spec mask (the contrast rule checks
 the mask as a whole, so a per-pixel threshold would cut faint but visible parts off the label)."""
@@ -15,7 +18,8 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from conditioning.errors import DefectforgeError
-from pipeline.crops import Window, crop_window, dilate, extract, make_batch, paste, to_uint8
+from pipeline.crop_sizes import CropPlan, plan_crop
+from pipeline.crops import dilate, extract, make_batch, paste, to_uint8
 from pipeline.gate import GateConfig, InstanceVerdict, change_map, check_sample, label_mask
 from pipeline.models import GeneratorBackend
 
@@ -26,7 +30,12 @@ class RenderConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dilate_px: int = Field(1, ge=0, description="px the mask grows into the region the model may change")
-    margin: float = Field(0.5, ge=0, description="crop window = region box side * (1 + margin)")
+    margin: float = Field(0.5, ge=0, description="crop window = region box side * (1 + margin), at least the crop side")
+    full_resolution: bool = Field(
+        True, description="draw each defect in the smallest of the model's crop sizes that holds its window, "
+        "at one crop pixel per image pixel (pipeline.crop_sizes); false: every defect at the model's base "
+        "resolution, resized to its window (faster; blurred and blocky on defects larger than that)"
+    )
     steps: int | None = Field(None, ge=1, description="sampling steps (None: the model's default)")
     batch_size: int = Field(16, ge=1, description="crops per model call")
     palette: list[list[int]] | None = Field(
@@ -76,17 +85,17 @@ def render(backend: GeneratorBackend, jobs: list[Job], cfg: RenderConfig | None 
     cfg = cfg or RenderConfig()
     # 1. geometry and crops of every instance (they never change between attempts)
     regions = [[dilate(m, cfg.dilate_px) for _, m, _ in job.instances] for job in jobs]
-    windows = [[crop_window(r, backend.resolution, cfg.margin) for r in rs] for rs in regions]
-    crops = {(j, i): _crop(backend, job, i, regions[j][i], windows[j][i])
+    sizes = backend.crop_sizes if cfg.full_resolution else (backend.resolution,)
+    plans = [[plan_crop(r, sizes, cfg.margin) for r in rs] for rs in regions]
+    crops = {(j, i): _crop(backend, job, i, regions[j][i], plans[j][i])
              for j, job in enumerate(jobs) for i in range(len(job.instances))}
     drawn: dict[tuple[int, int], np.ndarray] = {}
     attempts = {key: 0 for key in crops}
     pending = list(crops)
     results = [Rendered(job.background.copy(), regions[j]) for j, job in enumerate(jobs)]
     for attempt in range(cfg.gate.retries + 1):
-        # 2. sample the pending crops in batches, one seed per crop
-        for start in range(0, len(pending), cfg.batch_size):
-            keys = pending[start : start + cfg.batch_size]
+        # 2. sample the pending crops in batches of one crop side, one seed per crop
+        for keys in _batches(pending, plans, cfg.batch_size):
             batch = _stack([crops[k] for k in keys]).to(_device(backend))
             seeds = [sub_seed(jobs[j].seed, i, attempt) for j, i in keys]
             for key, out in zip(keys, to_uint8(backend.sample(batch, seeds, cfg.steps)), strict=True):
@@ -95,7 +104,7 @@ def render(backend: GeneratorBackend, jobs: list[Job], cfg: RenderConfig | None 
         touched = sorted({j for j, _ in pending})
         pending = []
         for j in touched:
-            results[j] = _compose(jobs[j], results[j].regions, windows[j], drawn, j, cfg)
+            results[j] = _compose(jobs[j], results[j].regions, plans[j], drawn, j, cfg)
             results[j].attempts = [attempts[(j, i)] for i in range(len(jobs[j].instances))]
             pending += [(j, i) for i, v in enumerate(results[j].verdicts) if not v.passed]
         if not pending:
@@ -115,18 +124,25 @@ def grey(pixels: np.ndarray) -> np.ndarray:
     return np.repeat(luma, 3, axis=1)
 
 
-def _crop(backend: GeneratorBackend, job: Job, index: int, region: np.ndarray, window: Window) -> dict:
+def _crop(backend: GeneratorBackend, job: Job, index: int, region: np.ndarray, plan: CropPlan) -> dict:
     class_name, mask, severity = job.instances[index]
     if class_name not in backend.classes:
         raise DefectforgeError(
             f"class {class_name!r}: the generator was trained on {backend.classes}; "
             "train it on this dataset or fix the spec's `class`."
         )
-    side = backend.resolution
+    window, side = plan.window, plan.side
     clean = extract(job.background, window, side)
     return {"image": clean, "clean": clean, "mask": extract(mask, window, side),
             "region": extract(region, window, side), "class_id": backend.classes.index(class_name) + 1,
             "severity": float(severity)}
+
+
+def _batches(keys: list[tuple[int, int]], plans, batch_size: int) -> list[list[tuple[int, int]]]:
+    """`keys` in batches of at most `batch_size`, each of one crop side (smallest side first)."""
+    sides = sorted({plans[j][i].side for j, i in keys})
+    groups = [[(j, i) for j, i in keys if plans[j][i].side == side] for side in sides]
+    return [group[start : start + batch_size] for group in groups for start in range(0, len(group), batch_size)]
 
 
 def _stack(items: list[dict]):
@@ -137,11 +153,11 @@ def _device(backend: GeneratorBackend) -> torch.device:
     return next(backend.modules()[0].parameters()).device
 
 
-def _compose(job: Job, regions, windows, drawn, j: int, cfg: RenderConfig) -> Rendered:
+def _compose(job: Job, regions, plans, drawn, j: int, cfg: RenderConfig) -> Rendered:
     """Paste every instance's latest crop onto a fresh copy of the background, then gate it."""
     image = job.background.copy()
-    for i, (region, window) in enumerate(zip(regions, windows, strict=True)):
-        paste(image, drawn[(j, i)], window, region)
+    for i, (region, plan) in enumerate(zip(regions, plans, strict=True)):
+        paste(image, drawn[(j, i)], plan.window, region)
     inside = np.logical_or.reduce(regions)
     if cfg.palette:
         image[inside] = snap(image[inside], np.array(cfg.palette, np.uint8))

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.crop_sets import CropSet, clean_crops, defect_crops
+from pipeline.crop_sets import MultiScaleCrops, clean_crops, defect_crops
 from pipeline.data.atomic import write_bytes
 from pipeline.models import GeneratorBackend, create_backend, load_backend, model_revision
 from pipeline.models.base import STAGES
@@ -80,10 +80,11 @@ def train_on_data(data: TrainingData, out_dir: Path, cfg: TrainConfig, *, progre
     if (out_dir / "model_card.json").is_file():
         return _finished(out_dir, cfg)
 
-    # 1. crops of the defects, and clean crops with defect-like masks (away from inpainted pixels)
-    resolution = _resolution(cfg)
-    defects = defect_crops(data.examples, resolution, cfg.dilate_px, cfg.margin)
-    cleans = clean_crops(data.cleans, cfg.clean_crops, defects, resolution, cfg.seed, avoid=data.avoid)
+    # 1. crops of the defects at the sides generation draws them at, and clean crops with defect-like
+    #    masks at the same sides (away from inpainted pixels)
+    sizes = _crop_sizes(cfg)
+    defects = defect_crops(data.examples, sizes, cfg.dilate_px, cfg.margin)
+    cleans = clean_crops(data.cleans, cfg.clean_crops, defects, sizes[0], cfg.seed, avoid=data.avoid)
     # 2. one accelerator for both stages (tracking only when asked)
     accelerator = Accelerator(log_with=cfg.log_with, mixed_precision=cfg.mixed_precision)
     if cfg.log_with:
@@ -109,7 +110,7 @@ def train_on_data(data: TrainingData, out_dir: Path, cfg: TrainConfig, *, progre
         backend.save(out_dir)
         shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
         shutil.rmtree(out_dir / "stages", ignore_errors=True)
-        _write_card(out_dir, backend, data, cfg, seconds, len(defects))
+        _write_card(out_dir, backend, data, cfg, seconds, defects)
     return out_dir
 
 
@@ -126,14 +127,15 @@ def _finished(out_dir: Path, cfg: TrainConfig) -> Path:
     return out_dir
 
 
-def _resolution(cfg: TrainConfig) -> int:
+def _crop_sizes(cfg: TrainConfig) -> tuple[int, ...]:
+    """The crop sides the backend trains at, smallest first."""
     if cfg.backend == "compact":
         from pipeline.models.compact import CompactConfig
 
-        return CompactConfig(**cfg.model).resolution
+        return CompactConfig(**cfg.model).crop_sizes
     from pipeline.models.sd15 import SD15Config
 
-    return SD15Config(**cfg.model).resolution
+    return (SD15Config(**cfg.model).resolution,)
 
 
 def _start_backend(out_dir: Path, stage: str, classes: list[str], cfg: TrainConfig) -> GeneratorBackend:
@@ -145,7 +147,7 @@ def _start_backend(out_dir: Path, stage: str, classes: list[str], cfg: TrainConf
     return create_backend(cfg.backend, classes, cfg.model)
 
 
-def _train_stage(accelerator, backend, stage, crops: CropSet, steps, ckpt_dir: Path, cfg, progress) -> None:
+def _train_stage(accelerator, backend, stage, crops: MultiScaleCrops, steps, ckpt_dir: Path, cfg, progress) -> None:
     """Optimise `backend.trainable(stage)` for `steps` steps, checkpointing and resuming."""
     from tqdm.auto import tqdm
 
@@ -169,7 +171,7 @@ def _train_stage(accelerator, backend, stage, crops: CropSet, steps, ckpt_dir: P
     offset = 0 if stage == STAGES[0] else cfg.base_steps
     for step in bar:
         rng = np.random.default_rng([cfg.seed, STAGES.index(stage), step, accelerator.process_index])
-        batch = crops.batch(rng.integers(len(crops), size=cfg.batch_size), rng).to(accelerator.device)
+        batch = crops.sample_batch(rng, cfg.batch_size).to(accelerator.device)
         generator = torch.Generator(accelerator.device).manual_seed(int(rng.integers(2**62)))
         with accelerator.autocast():
             loss = backend.loss(batch, stage, generator)
@@ -233,11 +235,14 @@ def _flat(cfg: TrainConfig, data: TrainingData) -> dict:
     return flat
 
 
-def _write_card(out_dir: Path, backend, data: TrainingData, cfg: TrainConfig, seconds: dict, crops: int) -> None:
+def _write_card(out_dir: Path, backend, data: TrainingData, cfg: TrainConfig, seconds: dict,
+                defects: MultiScaleCrops) -> None:
     """model_card.json (machine-readable) and README.md (for people)."""
+    crops = len(defects)
     card = {
         "backend": backend.name, "classes": backend.classes, "revision": model_revision(out_dir),
         **data.manifest, "defect_crops": crops,
+        "defect_crops_by_side": {str(side): len(s) for side, s in sorted(defects.by_side.items())},
         "steps": {"base": cfg.base_steps, "control": cfg.control_steps},
         "seconds": seconds, "train_config": cfg.model_dump(mode="json"),
         "model_config": backend.config_dict(),

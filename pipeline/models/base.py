@@ -19,7 +19,7 @@ STAGES = ("base", "control")
 
 @dataclass
 class CropBatch:
-    """Square crops at the model's resolution; images in [-1, 1], masks in {0, 1}."""
+    """Square crops of one side (one of the model's crop sizes); images in [-1, 1], masks in {0, 1}."""
 
     image: torch.Tensor  # B,3,R,R target (a defect crop, or a clean crop in stage "base")
     clean: torch.Tensor  # B,3,R,R clean reference crop (the background)
@@ -48,7 +48,8 @@ class GeneratorBackend(ABC):
     """A two-stage inpainting generator: a base model plus a control adapter."""
 
     name: str
-    resolution: int
+    resolution: int  # the smallest crop side (px)
+    crop_sizes: tuple[int, ...]  # every crop side it was trained at and draws at, smallest first
     classes: list[str]
 
     @abstractmethod

@@ -14,9 +14,12 @@ import torch
 from diffusers import ControlNetModel, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline.models.base import CropBatch, GeneratorBackend, control_image, read_model_meta
+
+MAX_SCALE = 8
+"""Largest crop side, in multiples of `resolution` (a 256 px crop of the default model)."""
 
 
 class CompactConfig(BaseModel):
@@ -24,7 +27,9 @@ class CompactConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    resolution: int = Field(32, description="side of the square defect crops the model works on (px)")
+    resolution: int = Field(
+        32, description="side of the smallest square defect crop (px), a multiple of 2 ** (UNet levels - 1)"
+    )
     block_out_channels: tuple[int, ...] = Field((16, 32, 64), description="UNet widths per level")
     layers_per_block: int = Field(1, description="resnet layers per UNet level")
     token_dim: int = Field(64, description="size of the learned class tokens (cross-attention)")
@@ -33,6 +38,30 @@ class CompactConfig(BaseModel):
     train_timesteps: int = Field(1000, description="diffusion steps of the training noise schedule")
     inference_steps: int = Field(20, description="DDIM steps at generation time")
     region_weight: float = Field(4.0, description="extra loss weight on pixels inside the inpainted region")
+    scales: tuple[int, ...] = Field(
+        (1, 2, 4), description="crop sides the model trains and draws at, as multiples of `resolution` "
+        "(1, 2, 4: 32 / 64 / 128 px): each defect is drawn in the smallest one that holds its window, at "
+        "one crop pixel per image pixel (pipeline.crop_sizes); (1,): every defect at `resolution`, resized"
+    )
+
+    @model_validator(mode="after")
+    def _check_sizes(self) -> CompactConfig:
+        step = 2 ** (len(self.block_out_channels) - 1)
+        if self.resolution < step or self.resolution % step:
+            raise ValueError(
+                f"resolution {self.resolution}: the UNet halves it {len(self.block_out_channels) - 1} times "
+                f"(block_out_channels {self.block_out_channels}); use a multiple of {step}"
+            )
+        if not self.scales or self.scales[0] != 1 or list(self.scales) != sorted(set(self.scales)):
+            raise ValueError(f"scales {self.scales}: use increasing whole multiples starting at 1, e.g. (1, 2, 4)")
+        if self.scales[-1] > MAX_SCALE:
+            raise ValueError(f"scales {self.scales}: at most {MAX_SCALE} times `resolution`; raise `resolution` instead")
+        return self
+
+    @property
+    def crop_sizes(self) -> tuple[int, ...]:
+        """The crop sides in px, smallest first."""
+        return tuple(self.resolution * scale for scale in self.scales)
 
 
 class ClassTokens(ModelMixin, ConfigMixin):
@@ -61,7 +90,7 @@ class CompactBackend(GeneratorBackend):
     def __init__(self, classes: list[str], config: CompactConfig, unet, controlnet, tokens, scheduler):
         self.classes = list(classes)
         self.config = config
-        self.resolution = config.resolution
+        self.resolution, self.crop_sizes = config.resolution, config.crop_sizes
         self.unet, self.controlnet, self.tokens = unet, controlnet, tokens
         self.scheduler = scheduler
 
@@ -89,8 +118,9 @@ class CompactBackend(GeneratorBackend):
     @classmethod
     def load(cls, path: Path) -> CompactBackend:
         meta = read_model_meta(path)
+        # a model saved before `scales` existed was trained at `resolution` only
         return cls(
-            meta["classes"], CompactConfig(**meta["config"]),
+            meta["classes"], CompactConfig(**{"scales": (1,), **meta["config"]}),
             UNet2DConditionModel.from_pretrained(path / "unet"),
             ControlNetModel.from_pretrained(path / "controlnet"),
             ClassTokens.from_pretrained(path / "tokens"),

@@ -60,6 +60,7 @@ class SD15Backend(GeneratorBackend):
 
     def __init__(self, classes, config: SD15Config, parts: dict, adapter, extra_controlnets: list):
         self.classes, self.config, self.resolution = list(classes), config, config.resolution
+        self.crop_sizes = (config.resolution,)
         self.vae, self.unet, self.text_encoder = parts["vae"], parts["unet"], parts["text_encoder"]
         self.tokenizer, self.scheduler = parts["tokenizer"], parts["scheduler"]
         self.adapter, self.extra_controlnets = adapter, extra_controlnets

@@ -14,7 +14,7 @@ from pipeline.train import TrainConfig, train_on_data
 
 
 def _batch(toy):
-    crops = defect_crops(toy.examples, 16, 2, 0.5)
+    crops = defect_crops(toy.examples, (16,), 2, 0.5).by_side[16]
     return crops.batch(np.arange(4), np.random.default_rng(0))
 
 
@@ -51,6 +51,7 @@ def test_gen_compact_trains_both_stages_and_writes_a_card(tmp_path, toy, kit):
     assert card["steps"] == {"base": 2, "control": 2}
     assert card["revision"] == model_revision(out)
     assert card["defect_crops"] == 24 and set(card["seconds"]) == {"base", "control"}
+    assert card["defect_crops_by_side"] == {"16": 5, "32": 19}  # spots of radius 2 fit 16 px, 3 and 4 need 32
     assert load_backend(out).classes == kit.classes
     assert train_on_data(toy, out, _cfg(kit, base_steps=2, control_steps=2), progress=False) == out
     with pytest.raises(DefectforgeError, match="another config"):

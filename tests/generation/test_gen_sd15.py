@@ -63,7 +63,7 @@ def _config(root, **kw):
 
 
 def _batch(kit):
-    crops = defect_crops(kit.data(n=4).examples, 32, 2, 0.5)
+    crops = defect_crops(kit.data(n=4).examples, (32,), 2, 0.5).by_side[32]
     return crops.batch(np.arange(2), np.random.default_rng(0))
 
 
