@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from scipy.stats import rankdata
 
+from conditioning.masks.learned import loose_region
 from pipeline.crops import change_contrast, crop_window, dilate, extract, make_batch
 from pipeline.models.base import CropBatch
 
@@ -32,6 +33,7 @@ class CropSet:
     class_ids: np.ndarray  # N int (0 = no defect)
     severity: np.ndarray  # N float in [0, 1]
     sides: np.ndarray  # N int: the window side in the source image
+    learned: np.ndarray  # N bool: the mask is a loose region around the defect (kind learned)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -44,31 +46,41 @@ class CropSet:
             for part, array in zip(parts, (self.images, self.cleans, self.masks, self.regions), strict=True):
                 turned = np.rot90(array[i], k)
                 part.append(np.ascontiguousarray(turned[:, ::-1] if flip else turned))
-        return make_batch(*parts, self.class_ids[index].tolist(), self.severity[index].tolist())
+        return make_batch(*parts, self.class_ids[index].tolist(), self.severity[index].tolist(),
+                          self.learned[index].tolist())
 
 
-def defect_crops(examples: list[Example], resolution: int, dilate_px: int, margin: float) -> CropSet:
-    """One crop per defect instance; severity = the rank of its contrast among all instances."""
+def defect_crops(examples: list[Example], resolution: int, dilate_px: int, margin: float, *,
+                 learned_regions: bool = False, seed: int = 0) -> CropSet:
+    """One crop per defect instance; severity = the rank of its contrast among all instances.
+    `learned_regions`: a second crop per instance whose mask and region are a loose region around
+    the defect (`conditioning.masks.learned.loose_region`, margins seeded by `seed`), so the model
+    learns to draw the shape itself (kind `learned`)."""
+    rng = np.random.default_rng(seed)
     rows = []
     for example in examples:
         for class_id, mask in example.instances:
             if not mask.any():
                 continue
-            region = dilate(mask, dilate_px)
-            window = crop_window(region, resolution, margin)
             contrast = change_contrast(example.image, example.clean, mask)
-            rows.append((
-                extract(example.image, window, resolution), extract(example.clean, window, resolution),
-                extract(mask, window, resolution), extract(region, window, resolution),
-                class_id, contrast, window.size,
-            ))
+            shapes = [(mask, dilate(mask, dilate_px), False)]
+            if learned_regions:
+                loose = loose_region(mask, rng)
+                shapes.append((loose, loose, True))
+            for given, region, learned in shapes:
+                window = crop_window(region, resolution, margin)
+                rows.append((
+                    extract(example.image, window, resolution), extract(example.clean, window, resolution),
+                    extract(given, window, resolution), extract(region, window, resolution),
+                    class_id, contrast, window.size, learned,
+                ))
     if not rows:
         raise ValueError("no defect instances with a non-empty mask in the training images")
-    images, cleans, masks, regions, ids, contrast, sides = zip(*rows, strict=True)
+    images, cleans, masks, regions, ids, contrast, sides, learned = zip(*rows, strict=True)
     severity = (rankdata(contrast) - 0.5) / len(contrast)
     return CropSet(
         np.stack(images), np.stack(cleans), np.stack(masks), np.stack(regions),
-        np.array(ids), severity.astype(np.float32), np.array(sides),
+        np.array(ids), severity.astype(np.float32), np.array(sides), np.array(learned, bool),
     )
 
 
@@ -102,7 +114,7 @@ def clean_crops(
     zeros = np.zeros(count)
     return CropSet(
         np.stack(crops), np.stack(crops), np.stack(mask_list), np.stack(regions),
-        zeros.astype(int), zeros.astype(np.float32), np.full(count, resolution),
+        zeros.astype(int), zeros.astype(np.float32), np.full(count, resolution), zeros.astype(bool),
     )
 
 
