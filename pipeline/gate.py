@@ -7,6 +7,8 @@ the contrast rule: the mean change inside the mask must exceed the ring around i
 On both, a class with a direction (learned from the real data, `class_directions` in the model
 card) must change its mask that way on average. Every verdict also records whether the contrast
 rule alone would have passed it, so a set's summary can say what the stricter rules rejected.
+A region-guided instance (kind `learned`) has no spec shape: its mask is what changed inside its
+region (`check_learned`), which must be neither empty nor the whole region.
 """
 
 from __future__ import annotations
