@@ -95,12 +95,11 @@ def bundle_on_backgrounds(
     seed_step: int = 0,
     image_id: str = "image",
     occupied: Callable[[Background], np.ndarray | None] | None = None,
-    real_sizes: Mapping[str, Sequence[tuple[float, float]]] | None = None,
+    real_sizes: Mapping[str, Sequence[tuple[float, float]]] | None = None,  # as in build_bundle
 ) -> tuple[Background, np.ndarray, ConditioningBundle]:
     """(background, its image, bundle) on backgrounds[start]; where the spec cannot be placed
     there (a short needs two copper regions, say), on the next ones, with seed + attempt *
-    seed_step. `occupied(background)`: pixels new defects keep away from (its own defects);
-    `real_sizes`: as in `build_bundle`.
+    seed_step. `occupied(background)`: pixels new defects keep away from (its own defects).
     Raises the last PlacementError when none of PLACEMENT_TRIES backgrounds fits."""
     for attempt in range(PLACEMENT_TRIES):
         background = backgrounds[(start + attempt) % len(backgrounds)]
