@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -50,9 +50,11 @@ def build_bundle(
     edge_detector: str = "canny",
     edge_weights: str | Path | None = None,
     occupied: np.ndarray | None = None,
+    real_sizes: Mapping[str, Sequence[tuple[float, float]]] | None = None,
 ) -> ConditioningBundle:
     """Place the library's defects on `background` (HxWx3 uint8 RGB) under `seed`, away from
-    the `occupied` pixels (a real image's own defects) when given.
+    the `occupied` pixels (a real image's own defects) when given; `real_sizes` (per class, its
+    real defects' (w, h) boxes) size `learned` regions the spec does not size.
 
     Raises PlacementError when the spec cannot be satisfied on this image."""
     # 1. the part's foreground (given, or guessed by Otsu)
@@ -63,7 +65,8 @@ def build_bundle(
     if fg.shape != background.shape[:2]:
         raise ValueError(f"foreground {fg.shape} does not match background {background.shape[:2]}")
     # 2. counts, anchors, shapes: one Generator, so the seed fixes everything
-    placed = place_defects(library, fg, np.random.default_rng(seed), image_id=image_id, occupied=occupied)
+    placed = place_defects(library, fg, np.random.default_rng(seed), image_id=image_id, occupied=occupied,
+                           real_sizes=real_sizes)
     instances = [DefectInstance(p.spec.class_name, p.spec.kind, p.mask, p.severity) for p in placed]
     # 3. control images
     return ConditioningBundle(
@@ -92,6 +95,7 @@ def bundle_on_backgrounds(
     seed_step: int = 0,
     image_id: str = "image",
     occupied: Callable[[Background], np.ndarray | None] | None = None,
+    real_sizes: Mapping[str, Sequence[tuple[float, float]]] | None = None,  # as in build_bundle
 ) -> tuple[Background, np.ndarray, ConditioningBundle]:
     """(background, its image, bundle) on backgrounds[start]; where the spec cannot be placed
     there (a short needs two copper regions close enough, say), on others spread over the list
@@ -105,7 +109,8 @@ def bundle_on_backgrounds(
         image = load(background)
         try:
             taken = occupied(background) if occupied is not None else None
-            bundle = build_bundle(library, image, seed + attempt * seed_step, image_id=image_id, occupied=taken)
+            bundle = build_bundle(library, image, seed + attempt * seed_step, image_id=image_id, occupied=taken,
+                                  real_sizes=real_sizes)
         except PlacementError as error:
             last = error
             continue

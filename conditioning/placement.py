@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from conditioning.errors import DefectforgeError
 from conditioning.masks import KINDS, Canvas, MaskKind
+from conditioning.masks.learned import LEARNED, real_size
 from conditioning.region_masks import region_mask_path
 from conditioning.spec import SIZE_PARAMS, DefectLibrary, DefectSpec, Range, Region
 
@@ -43,16 +45,20 @@ def place_defects(
     *,
     image_id: str = "image",
     occupied: np.ndarray | None = None,
+    real_sizes: Mapping[str, Sequence[tuple[float, float]]] | None = None,
 ) -> list[PlacedDefect]:
     """Draw counts, then place each instance in turn (bounded retries; raises PlacementError).
-    `occupied`: pixels already taken (a real image's own defects), kept `min_distance` away."""
+    `occupied`: pixels already taken (a real image's own defects), kept `min_distance` away;
+    `real_sizes`: per class, the (w, h) boxes of its real defects, which size `learned` regions
+    whose spec leaves `length` and `width` unset."""
     foreground = foreground.astype(bool)
     occupied = np.zeros(foreground.shape, bool) if occupied is None else occupied.astype(bool)
     plan = plan_instances(library, rng)
     placed: list[PlacedDefect] = []
     for number, spec in enumerate(plan, start=1):
         where = f"defect `{spec.name}` (kind {spec.kind}, instance {number} of {len(plan)}) on image `{image_id}`"
-        one = _place_one(library, spec, foreground, occupied, rng, where)
+        sizes = (real_sizes or {}).get(spec.class_name) or []
+        one = _place_one(library, spec, foreground, occupied, rng, where, sizes)
         occupied |= one.mask
         placed.append(one)
     return placed
@@ -72,13 +78,19 @@ def plan_instances(library: DefectLibrary, rng: np.random.Generator) -> list[Def
 
 
 def sample_params(
-    spec: DefectSpec, kind: MaskKind, size: float, rng: np.random.Generator
+    spec: DefectSpec, kind: MaskKind, size: float, rng: np.random.Generator,
+    real_sizes: Sequence[tuple[float, float]] = (),
 ) -> dict[str, float]:
-    """One value per param the kind reads (spec range or the kind's default); pixel params x size."""
+    """One value per param the kind reads (spec range or the kind's default); pixel params x size.
+    A `learned` region without spec sizes takes the size of one of `real_sizes` (the class's real
+    defect boxes) when there are any."""
+    real = {}
+    if kind.name == LEARNED and real_sizes and spec.shape.length is None and spec.shape.width is None:
+        real = real_size(real_sizes, rng)
     values = {}
     for name, (lo, hi) in kind.params.items():
         given = getattr(spec.shape, name)
-        value = (given or Range(min=lo, max=hi)).sample(rng)
+        value = real[name] if name in real else (given or Range(min=lo, max=hi)).sample(rng)
         values[name] = value * size if name in SIZE_PARAMS else value
     return values
 
@@ -130,7 +142,7 @@ def _mask_file(path: str, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 127
 
 
-def _place_one(library, spec, foreground, occupied, rng, where) -> PlacedDefect:
+def _place_one(library, spec, foreground, occupied, rng, where, real_sizes) -> PlacedDefect:
     kind = KINDS[spec.kind]
     allowed = allowed_area(library, spec, foreground.shape)
     spacing = (
@@ -148,7 +160,7 @@ def _place_one(library, spec, foreground, occupied, rng, where) -> PlacedDefect:
     for _ in range(MAX_TRIES):
         pick = int(rng.integers(len(ys)))
         level = levels[int(rng.choice(len(levels), p=weights / weights.sum()))]
-        params = sample_params(spec, kind, spec.severity[level].size, rng)
+        params = sample_params(spec, kind, spec.severity[level].size, rng, real_sizes)
         mask = kind.build(Canvas((int(ys[pick]), int(xs[pick])), foreground), params, rng) & allowed
         if mask.sum() < MIN_PIXELS:
             empty += 1

@@ -119,9 +119,13 @@ class ShapeParams(_Model):
     Unset params take the kind's default range. Pixel params scale with severity `size`."""
 
     length: Range | None = Field(
-        None, description="px: scratch/crack/spur length, max bridge span (short)"
+        None,
+        description="px: scratch/crack/spur length, max bridge span (short), a learned defect "
+        "box's long side",
     )
-    width: Range | None = Field(None, description="px: line width (scratch, crack, spur, short)")
+    width: Range | None = Field(
+        None, description="px: line width (scratch, crack, spur, short), a learned box's short side"
+    )
     radius: Range | None = Field(None, description="px: pit, dent, blob, particle, bite radius")
     gap: Range | None = Field(None, description="px: length of copper removed along a trace (open)")
     curvature: Range | None = Field(None, description="0..1: how much a scratch bends")
@@ -250,7 +254,10 @@ class DefectSpec(_Model):
 
     name: Name = Field(description="unique name of this entry")
     class_name: Name = Field(alias="class", description="one of the library's `classes`")
-    kind: Name = Field(description="a registered mask kind (see `defectforge spec kinds`)")
+    kind: Name = Field(
+        description="a registered mask kind (see `defectforge spec kinds`), or `learned`: the "
+        "model draws the shape in a loose region, the label is what changed there"
+    )
     shape: ShapeParams = Field(default_factory=ShapeParams)
     severity: dict[Name, SeverityLevel] = Field(
         default_factory=_default_severity,

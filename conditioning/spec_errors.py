@@ -83,6 +83,7 @@ def _validate(path: Path, parse) -> DefectLibrary:
 def cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
     """Checks across fields: classes, kinds, the params a kind reads, region names, unique names."""
     from conditioning.masks import KINDS
+    from conditioning.masks.learned import LEARNED
 
     classes = [c for c in data.get("classes") or [] if isinstance(c, str)]
     regions = list(data.get("regions") or {}) if isinstance(data.get("regions"), dict) else []
@@ -111,6 +112,8 @@ def cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
                             f"kind `{kind}` does not read `{key}` (it reads: {', '.join(reads)})",
                         )
                     )
+        if kind == LEARNED and isinstance(shape, dict):
+            found += [(("defects", i, "shape", key), msg) for key, msg in learned_sizes(shape)]
         placement = entry.get("placement")
         if isinstance(placement, dict):
             for field in ("regions", "keep_out"):
@@ -126,6 +129,28 @@ def cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
                             )
                         )
     return found
+
+
+def learned_sizes(shape: dict[str, Any]) -> list[tuple[str, str]]:
+    """A `learned` region's box: its short side (`width`) cannot exceed its long side (`length`)."""
+    short, long_ = (_range_bounds(shape.get(key)) for key in ("width", "length"))
+    if short is None or long_ is None or short[0] <= long_[1]:
+        return []
+    return [("width", f"kind `learned`: `width` (the box's short side, min {short[0]:g} px) exceeds "
+             f"`length` (its long side, max {long_[1]:g} px); swap them or lower `width`")]
+
+
+def _range_bounds(value: Any) -> tuple[float, float] | None:
+    """(min, max) of a range as written (a number, [min, max] or {min, max}); None if malformed."""
+    if isinstance(value, dict):
+        value = [value.get("min"), value.get("max")]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = [value, value]
+    if isinstance(value, list) and len(value) == 2 and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
+        return float(value[0]), float(value[1])
+    return None
 
 
 def check_region_masks(data: dict[str, Any], path: Path) -> list[tuple[Loc, str]]:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from scipy.stats import rankdata
 
+from conditioning.masks.learned import loose_region
 from pipeline.crop_sizes import plan_crop
 from pipeline.crops import change_contrast, dilate, extract, make_batch
 from pipeline.models.base import CropBatch
@@ -34,6 +35,7 @@ class CropSet:
     class_ids: np.ndarray  # N int (0 = no defect)
     severity: np.ndarray  # N float in [0, 1]
     sides: np.ndarray  # N int: the window side in the source image
+    learned: np.ndarray  # N bool: the mask is a loose region around the defect (kind learned)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -51,7 +53,8 @@ class CropSet:
             for part, array in zip(parts, (self.images, self.cleans, self.masks, self.regions), strict=True):
                 turned = np.rot90(array[i], k)
                 part.append(np.ascontiguousarray(turned[:, ::-1] if flip else turned))
-        return make_batch(*parts, self.class_ids[index].tolist(), self.severity[index].tolist())
+        return make_batch(*parts, self.class_ids[index].tolist(), self.severity[index].tolist(),
+                          self.learned[index].tolist())
 
 
 @dataclass
@@ -80,37 +83,48 @@ class MultiScaleCrops:
         return crops.batch(rng.integers(len(crops), size=count), rng)
 
 
-def defect_crops(examples: list[Example], sizes: tuple[int, ...], dilate_px: int, margin: float) -> MultiScaleCrops:
+def defect_crops(examples: list[Example], sizes: tuple[int, ...], dilate_px: int, margin: float, *,
+                 learned_regions: bool = False, seed: int = 0) -> MultiScaleCrops:
     """One crop per defect instance at its working side among `sizes`; severity = the rank of its
-    contrast among all instances."""
+    contrast among all instances. `learned_regions`: a second crop per instance whose mask and
+    region are a loose region around the defect (`conditioning.masks.learned.loose_region`,
+    margins seeded by `seed`), so the model learns to draw the shape itself (kind `learned`)."""
+    rng = np.random.default_rng(seed)
     rows = []
     for example in examples:
         for class_id, mask in example.instances:
             if not mask.any():
                 continue
-            region = dilate(mask, dilate_px)
-            plan = plan_crop(region, sizes, margin)
             contrast = change_contrast(example.image, example.clean, mask)
-            rows.append((
-                *(extract(array, plan.window, plan.side) for array in (example.image, example.clean, mask, region)),
-                class_id, contrast, plan.window.size,
-            ))
+            shapes = [(mask, dilate(mask, dilate_px), False)]
+            if learned_regions:
+                loose = loose_region(mask, rng)
+                shapes.append((loose, loose, True))
+            for given, region, learned in shapes:
+                plan = plan_crop(region, sizes, margin)
+                rows.append((
+                    *(extract(array, plan.window, plan.side)
+                      for array in (example.image, example.clean, given, region)),
+                    class_id, contrast, plan.window.size, learned,
+                ))
     if not rows:
         raise ValueError("no defect instances with a non-empty mask in the training images")
     severity = ((rankdata([row[5] for row in rows]) - 0.5) / len(rows)).astype(np.float32)
-    rows = [(*row[:5], rank, row[6]) for row, rank in zip(rows, severity, strict=True)]
+    rows = [(*row[:5], rank, *row[6:]) for row, rank in zip(rows, severity, strict=True)]
     return MultiScaleCrops(_by_side(rows), min(sizes))
 
 
 def _by_side(rows: list[tuple]) -> dict[int, CropSet]:
-    """Rows of (image, clean, mask, region, class id, severity, window side) as one CropSet per crop side."""
+    """Rows of (image, clean, mask, region, class id, severity, window side, learned) as one
+    CropSet per crop side."""
     sides = sorted({row[0].shape[0] for row in rows})
     out = {}
     for side in sides:
-        images, cleans, masks, regions, ids, severity, windows = zip(
+        images, cleans, masks, regions, ids, severity, windows, learned = zip(
             *(row for row in rows if row[0].shape[0] == side), strict=True)
         out[side] = CropSet(np.stack(images), np.stack(cleans), np.stack(masks), np.stack(regions),
-                            np.array(ids), np.array(severity, np.float32), np.array(windows))
+                            np.array(ids), np.array(severity, np.float32), np.array(windows),
+                            np.array(learned, bool))
     return out
 
 
@@ -142,7 +156,7 @@ def clean_crops(
                 break
         crop = cv2.resize(clean[y0 : y0 + side, x0 : x0 + side], (crop_side, crop_side), interpolation=cv2.INTER_AREA)
         mask, region = _random_mask(rng, pool, crop_side)
-        rows.append((crop, crop, mask, region, 0, 0.0, side))
+        rows.append((crop, crop, mask, region, 0, 0.0, side, False))
     return MultiScaleCrops(_by_side(rows), masks.base_side if masks is not None else resolution)
 
 

@@ -106,12 +106,14 @@ def masks_tensor(masks: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(masks).astype(np.float32))[:, None]
 
 
-def make_batch(images, cleans, masks, regions, class_ids, severities) -> CropBatch:
-    """A CropBatch from lists of RxR numpy crops and per-crop class ids / severities."""
+def make_batch(images, cleans, masks, regions, class_ids, severities, learned=None) -> CropBatch:
+    """A CropBatch from lists of RxR numpy crops and per-crop class ids / severities / learned
+    flags (None: every mask is a given shape)."""
     return CropBatch(
         image=to_tensor(images), clean=to_tensor(cleans), mask=masks_tensor(masks),
         region=masks_tensor(regions), class_ids=torch.tensor(class_ids, dtype=torch.long),
         severity=torch.tensor(severities, dtype=torch.float32),
+        learned=torch.tensor(learned if learned is not None else [False] * len(images), dtype=torch.bool),
     )
 
 

@@ -7,6 +7,8 @@ the contrast rule: the mean change inside the mask must exceed the ring around i
 On both, a class with a direction (learned from the real data, `class_directions` in the model
 card) must change its mask that way on average. Every verdict also records whether the contrast
 rule alone would have passed it, so a set's summary can say what the stricter rules rejected.
+A region-guided instance (kind `learned`) has no spec shape: its mask is what changed inside its
+region (`check_learned`), which must be neither empty nor the whole region.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ class GateConfig(BaseModel):
         description="pixels changed outside the mask / pixels of its box grown by ring_px, at most",
     )
     retries: int = Field(3, ge=0, description="regenerations of a rejected instance (new sub-seed each)")
+    min_label_px: int = Field(
+        4, ge=1, description="learned defects: pixels changed inside the region (the label), at least"
+    )
+    max_region_fill: float = Field(
+        0.8, gt=0, le=1,
+        description="learned defects: share of the region changed, at most (more: the model filled the "
+        "region's own shape instead of drawing a defect)",
+    )
 
 
 @dataclass
@@ -132,19 +142,47 @@ def _grow(box: tuple[int, int, int, int], px: int, shape: tuple[int, ...]) -> tu
     return slice(max(0, y0 - px), min(shape[0], y1 + px)), slice(max(0, x0 - px), min(shape[1], x1 + px))
 
 
+def check_learned(
+    change: np.ndarray, signed: np.ndarray, region: np.ndarray, outside: int, cfg: GateConfig,
+    *, palette: bool = False, direction: int = 0,
+) -> InstanceVerdict:
+    """Verdict for a region-guided instance (kind `learned`), whose label is what changed in its
+    `region`: at least `min_label_px` pixels, at most `max_region_fill` of the region, then the
+    rules of `check_instance` on that label."""
+    label = label_mask(change, region, cfg)
+    size, fill = int(label.sum()), float(label.sum() / max(1, region.sum()))
+    problems = []
+    if size < cfg.min_label_px:
+        problems.append(f"no defect drawn: {size} pixels changed in its region < {cfg.min_label_px}")
+    if fill > cfg.max_region_fill:
+        problems.append(f"filled its region: {fill:.2f} of it changed > {cfg.max_region_fill}")
+    if not label.any():
+        return InstanceVerdict(False, 0.0, 0.0, 0.0, 0.0, 0.0, outside, 0.0, 0, direction,
+                               "flip" if palette else "contrast", False, problems)
+    verdict = check_instance(change, signed, label, outside, cfg, palette=palette, direction=direction)
+    verdict.passed = verdict.passed and not problems
+    verdict.contrast_rule_passed = verdict.contrast_rule_passed and not problems
+    verdict.reasons += problems
+    return verdict
+
+
 def check_sample(
     image: np.ndarray, background: np.ndarray, masks: list[np.ndarray], regions: list[np.ndarray],
     cfg: GateConfig | None = None, *, palette: bool = False, directions: list[int] | None = None,
+    learned: list[bool] | None = None,
 ) -> list[InstanceVerdict]:
     """Verdicts of every instance of one generated image against its clean background.
     `palette`: the image is a binarised (palette) scan, the flip rule applies; `directions`: each
-    instance's class direction (+1 brighter, -1 darker, 0 none; None: no direction checked)."""
+    instance's class direction (+1 brighter, -1 darker, 0 none; None: no direction checked);
+    `learned`: per instance, whether its region is a `learned` one (`check_learned`; None: none)."""
     cfg = cfg or GateConfig()
     change, signed = change_map(image, background), signed_change(image, background)
     outside = outside_changes(image, background, regions)
     directions = directions or [0] * len(masks)
-    return [check_instance(change, signed, mask, outside, cfg, palette=palette, direction=d)
-            for mask, d in zip(masks, directions, strict=True)]
+    learned = learned or [False] * len(masks)
+    return [check_learned(change, signed, region, outside, cfg, palette=palette, direction=d) if loose
+            else check_instance(change, signed, mask, outside, cfg, palette=palette, direction=d)
+            for mask, region, d, loose in zip(masks, regions, directions, learned, strict=True)]
 
 
 def label_mask(change: np.ndarray, region: np.ndarray, cfg: GateConfig) -> np.ndarray:

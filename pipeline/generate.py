@@ -119,6 +119,7 @@ def generate_range(
     todo = [i for i, sid in ids.items() if not (out / "records" / f"{sid}.json").is_file()]
     if not todo:  # a finished range: no model to load, nothing to render
         return RangeResult(list(ids.values()), revision or model_revision(model_dir), 0, 0, 0.0)
+    _check_learned(library, model_dir)
     if backend is None:
         backend = load_backend(model_dir).to("cuda" if torch.cuda.is_available() else "cpu")
     _check_model_classes(backend.classes, library.classes, model_dir)
@@ -140,12 +141,13 @@ def generate_range(
             "set `clean_reference: inpaint` in its dataset.yaml and prepare it again (--force)"
         )
     style = learn_style(budget_records(prepared, budget_path))  # boxes as the k real images' annotators drew
+    real_sizes = {name: c.sizes for name, c in style.classes.items()}  # size `learned` regions
     # 2. the samples still to do, in batches
     failed = 0
     bar = tqdm(total=len(todo), desc="generate", disable=not progress)
     for start in range(0, len(todo), cfg.batch_size):
         chunk = todo[start : start + cfg.batch_size]
-        jobs, metas = _bundles(library, backgrounds, ids, chunk, seed, existing)
+        jobs, metas = _bundles(library, backgrounds, ids, chunk, seed, existing, real_sizes)
         failed += len(chunk) - len(jobs)
         for job, meta, result in zip(jobs, metas, render(backend, jobs, cfg), strict=True):
             _write_sample(out, job, meta, result, (backend.name, revision), style, cfg)
@@ -219,11 +221,28 @@ def _check_model_classes(model_classes: list[str], spec_classes: list[str], mode
         )
 
 
+def _check_learned(library, model_dir: Path) -> None:
+    """A spec with `kind: learned` defects needs a model trained on loose regions."""
+    from conditioning.masks.learned import LEARNED
+
+    names = [d.name for d in library.defects if d.kind == LEARNED]
+    file = model_dir / "model_card.json"
+    card = read_json_object(file, "the model card") if file.is_file() else {}
+    if names and not card.get("train_config", {}).get("learned_regions"):
+        raise DefectforgeError(
+            f"{model_dir}: defects {names} are `kind: learned`, but this model was not trained to draw "
+            "shapes in loose regions; train one with `learned_regions: true` (a --config YAML of "
+            "`defectforge train`, or `train:` of a campaign)."
+        )
+
+
 def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[int], seed: int,
-             existing: dict[str, list]):
+             existing: dict[str, list], real_sizes: dict[str, list]):
     """Conditioning bundles of the chunk's samples (each picks its background from its own seed);
-    on a real defect image (`existing`: its instances) new defects keep away from its own."""
+    on a real defect image (`existing`: its instances) new defects keep away from its own;
+    `real_sizes` (per class, the real defect boxes) size `learned` regions."""
     from conditioning.bundle import bundle_on_backgrounds
+    from conditioning.masks.learned import LEARNED
     from pipeline.data.records import load_rgb
 
     def occupied(path: Path):
@@ -234,11 +253,12 @@ def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[
         sample_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
         try:
             background_path, background, bundle = bundle_on_backgrounds(
-                library, backgrounds, sample_seed, sample_seed, load_rgb, image_id=ids[index], occupied=occupied)
+                library, backgrounds, sample_seed, sample_seed, load_rgb, image_id=ids[index], occupied=occupied,
+                real_sizes=real_sizes)
         except DefectforgeError:
             continue
         instances = [(d.class_name, d.mask, float(d.severity)) for d in bundle.instances]
-        jobs.append(Job(background, instances, sample_seed))
+        jobs.append(Job(background, instances, sample_seed, [d.kind == LEARNED for d in bundle.instances]))
         kept = [{"class_name": i.class_name, "rle": i.to_rle(), "bbox": list(i.bbox_xywh)}
                 for i in existing.get(str(background_path), [])]
         metas.append({"id": ids[index], "background": str(background_path), "spec_hash": bundle.spec_hash,

@@ -5,7 +5,9 @@ pixel, among the model's crop sizes), or at the model's base resolution with `fu
 
 Each rendered instance gets its label mask: on palette (binarised) lines the pixels that actually
 changed inside its dilated mask; on grey and colour lines its spec mask (the contrast rule checks
-the mask as a whole, so a per-pixel threshold would cut faint but visible parts off the label)."""
+the mask as a whole, so a per-pixel threshold would cut faint but visible parts off the label).
+A `learned` instance's mask is a loose region the model draws the shape in: the region is not
+dilated, and its label is the pixels that changed inside it, on every line."""
 
 from __future__ import annotations
 
@@ -57,11 +59,16 @@ class RenderConfig(BaseModel):
 
 @dataclass
 class Job:
-    """One image to render: a clean background, its defects (class, bool mask, severity), a seed."""
+    """One image to render: a clean background, its defects (class, bool mask, severity), a seed,
+    and per defect whether its mask is a `learned` region (empty: none is)."""
 
     background: np.ndarray
     instances: list[tuple[str, np.ndarray, float]]
     seed: int
+    learned: list[bool] = field(default_factory=list)
+
+    def is_learned(self, index: int) -> bool:
+        return bool(self.learned) and self.learned[index]
 
 
 @dataclass
@@ -84,7 +91,8 @@ def render(backend: GeneratorBackend, jobs: list[Job], cfg: RenderConfig | None 
     """Render every job; rejected instances are regenerated with a new sub-seed up to `gate.retries`."""
     cfg = cfg or RenderConfig()
     # 1. geometry and crops of every instance (they never change between attempts)
-    regions = [[dilate(m, cfg.dilate_px) for _, m, _ in job.instances] for job in jobs]
+    regions = [[m if job.is_learned(i) else dilate(m, cfg.dilate_px)
+                for i, (_, m, _) in enumerate(job.instances)] for job in jobs]
     sizes = backend.crop_sizes if cfg.full_resolution else (backend.resolution,)
     plans = [[plan_crop(r, sizes, cfg.margin) for r in rs] for rs in regions]
     crops = {(j, i): _crop(backend, job, i, regions[j][i], plans[j][i])
@@ -135,7 +143,7 @@ def _crop(backend: GeneratorBackend, job: Job, index: int, region: np.ndarray, p
     clean = extract(job.background, window, side)
     return {"image": clean, "clean": clean, "mask": extract(mask, window, side),
             "region": extract(region, window, side), "class_id": backend.classes.index(class_name) + 1,
-            "severity": float(severity)}
+            "severity": float(severity), "learned": job.is_learned(index)}
 
 
 def _batches(keys: list[tuple[int, int]], plans, batch_size: int) -> list[list[tuple[int, int]]]:
@@ -146,7 +154,8 @@ def _batches(keys: list[tuple[int, int]], plans, batch_size: int) -> list[list[t
 
 
 def _stack(items: list[dict]):
-    return make_batch(*([it[k] for it in items] for k in ("image", "clean", "mask", "region", "class_id", "severity")))
+    keys = ("image", "clean", "mask", "region", "class_id", "severity", "learned")
+    return make_batch(*([it[k] for it in items] for k in keys))
 
 
 def _device(backend: GeneratorBackend) -> torch.device:
@@ -163,11 +172,11 @@ def _compose(job: Job, regions, plans, drawn, j: int, cfg: RenderConfig) -> Rend
         image[inside] = snap(image[inside], np.array(cfg.palette, np.uint8))
     if cfg.greyscale:
         image[inside] = grey(image[inside])
-    masks = [m for _, m, _ in job.instances]
+    learned = [job.is_learned(i) for i in range(len(job.instances))]
     directions = [cfg.directions.get(c, 0) for c, _, _ in job.instances] if cfg.directions else None
-    verdicts = check_sample(image, job.background, masks, regions, cfg.gate,
-                            palette=bool(cfg.palette), directions=directions)
-    if cfg.palette:
-        change = change_map(image, job.background)
-        masks = [label_mask(change, region, cfg.gate) for region in regions]
-    return Rendered(image, regions, masks, verdicts)
+    verdicts = check_sample(image, job.background, [m for _, m, _ in job.instances], regions, cfg.gate,
+                            palette=bool(cfg.palette), directions=directions, learned=learned)
+    change = change_map(image, job.background)
+    labels = [label_mask(change, region, cfg.gate) if cfg.palette or loose else mask
+              for (_, mask, _), region, loose in zip(job.instances, regions, learned, strict=True)]
+    return Rendered(image, regions, labels, verdicts)

@@ -39,6 +39,10 @@ class TrainConfig(BaseModel):
     dilate_px: int = Field(2, ge=0, description="px the defect mask is grown to form the inpainted region")
     margin: float = Field(0.5, ge=0, description="crop window = region box side * (1 + margin)")
     clean_crops: int = Field(3000, ge=1, description="random clean crops drawn for stage 1")
+    learned_regions: bool = Field(
+        False, description="stage 2 also learns each defect from a loose region around it, drawing "
+        "the shape itself: needed by specs with `kind: learned` defects"
+    )
     seed: int = Field(0, description="seeds crops, batches and noise")
     log_with: str | None = Field(None, description="accelerate tracker, e.g. mlflow (None: no tracking)")
     mixed_precision: str = Field("no", description="accelerate mixed precision: no | fp16 | bf16")
@@ -80,10 +84,12 @@ def train_on_data(data: TrainingData, out_dir: Path, cfg: TrainConfig, *, progre
     if (out_dir / "model_card.json").is_file():
         return _finished(out_dir, cfg)
 
-    # 1. crops of the defects at the sides generation draws them at, and clean crops with defect-like
-    #    masks at the same sides (away from inpainted pixels)
+    # 1. crops of the defects at the sides generation draws them at (and, with learned_regions,
+    #    of loose regions around them), and clean crops with defect-like masks at the same sides
+    #    (away from inpainted pixels)
     sizes = _crop_sizes(cfg)
-    defects = defect_crops(data.examples, sizes, cfg.dilate_px, cfg.margin)
+    defects = defect_crops(data.examples, sizes, cfg.dilate_px, cfg.margin,
+                           learned_regions=cfg.learned_regions, seed=cfg.seed)
     cleans = clean_crops(data.cleans, cfg.clean_crops, defects, sizes[0], cfg.seed, avoid=data.avoid)
     # 2. one accelerator for both stages (tracking only when asked)
     accelerator = Accelerator(log_with=cfg.log_with, mixed_precision=cfg.mixed_precision)
@@ -115,11 +121,13 @@ def train_on_data(data: TrainingData, out_dir: Path, cfg: TrainConfig, *, progre
 
 
 def _finished(out_dir: Path, cfg: TrainConfig) -> Path:
-    """A finished model folder is returned as is, if it was trained with this same config."""
+    """A finished model folder is returned as is, if it was trained with this same config (an
+    option its card lacks, being newer than the model, counts as its default)."""
     from conditioning.errors import DefectforgeError
 
     card = json.loads((out_dir / "model_card.json").read_text())
-    if card["train_config"] != cfg.model_dump(mode="json"):
+    trained = {**TrainConfig().model_dump(mode="json"), **card["train_config"]}
+    if trained != cfg.model_dump(mode="json"):
         raise DefectforgeError(
             f"{out_dir}: already holds a model trained with another config (model_card.json "
             "`train_config`); pass another --out or delete that folder to retrain."

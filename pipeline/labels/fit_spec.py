@@ -17,6 +17,7 @@ import numpy as np
 
 from conditioning.bundle import foreground_mask
 from conditioning.errors import DefectforgeError
+from conditioning.masks.learned import LEARNED
 from conditioning.spec import DefectLibrary, Range, check_classes
 from conditioning.spec_edit import Loc, Value, edit_text
 from conditioning.spec_errors import validate_text
@@ -169,8 +170,8 @@ def _fit_shapes(library: DefectLibrary, records: list[ImageRecord], samples: int
     real = measure_set(records, library.foreground)
     grounds = [foreground_mask(_background(r), library.foreground) for r in records]
     targets = {i: (float(np.median(s.area)), float(np.median(s.elongation)))
-               for i, spec in enumerate(library.defects)
-               if (s := real.classes.get(spec.class_name)) is not None and s.area}
+               for i, spec in enumerate(library.defects)  # a learned region is no defect shape: not fitted
+               if (s := real.classes.get(spec.class_name)) is not None and s.area and spec.kind != LEARNED}
     sides = {name: s.foreground_share >= ON_SURFACE for name, s in real.classes.items()
              if s.foreground_share is not None and library.foreground != "all"
              and max(s.foreground_share, 1 - s.foreground_share) >= ON_SURFACE}

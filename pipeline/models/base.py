@@ -27,6 +27,7 @@ class CropBatch:
     region: torch.Tensor  # B,1,R,R where pixels may change (the dilated mask)
     class_ids: torch.Tensor  # B long: 0 = no defect, i + 1 = classes[i]
     severity: torch.Tensor  # B float in [0, 1]
+    learned: torch.Tensor  # B bool: `mask` is a loose region the model draws the shape in (kind learned)
 
     def to(self, device: torch.device | str) -> CropBatch:
         """The same batch on another device."""
@@ -37,11 +38,14 @@ class CropBatch:
 
 
 def control_image(batch: CropBatch, num_classes: int) -> torch.Tensor:
-    """Control channels: one-hot class inside the mask, the mask, mask * severity, clean RGB."""
+    """Control channels: one-hot class inside the mask, the mask, mask * severity, clean RGB.
+    The mask channel is +1 on a given shape and -1 over a loose region (kind `learned`), so one
+    model learns both to colour a shape and to draw one."""
     onehot = torch.nn.functional.one_hot(batch.class_ids, num_classes + 1)[:, 1:].float()
     classes = onehot[:, :, None, None] * batch.mask
     severity = batch.mask * batch.severity[:, None, None, None]
-    return torch.cat([classes, batch.mask, severity, batch.clean], dim=1)
+    sign = 1 - 2 * batch.learned.float()[:, None, None, None]
+    return torch.cat([classes, batch.mask * sign, severity, batch.clean], dim=1)
 
 
 class GeneratorBackend(ABC):

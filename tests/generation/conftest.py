@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from pipeline.crop_sets import Example
+from pipeline.data.budget import choose_real_budget, save_budget
+from pipeline.data.prepare import prepare_dataset
+from pipeline.data.prepared import PreparedDataset
+from pipeline.paths import PROJECT_ROOT
 from pipeline.training_data import TrainingData
 
 TINY_COMPACT = {"resolution": 16, "block_out_channels": (8, 16), "token_dim": 16, "inference_steps": 4}
@@ -63,3 +68,21 @@ def kit() -> SimpleNamespace:
     """The toy helpers and tiny configs, for tests (conftest is not importable in importlib mode)."""
     return SimpleNamespace(classes=list(CLASSES), tiny=dict(TINY_COMPACT), board=toy_board,
                            defect=toy_defect, data=toy_data)
+
+
+@pytest.fixture
+def tiny_line(tmp_path, monkeypatch, kit):
+    """A prepared 10-board copy of the sample line (128 px), its spec and a k=4 budget."""
+    monkeypatch.setenv("DEFECTFORGE_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("DEFECTFORGE_DATASETS", str(tmp_path / "datasets"))
+    folder = tmp_path / "datasets" / "tiny"
+    folder.mkdir(parents=True)
+    text = (PROJECT_ROOT / "datasets" / "sample" / "dataset.yaml").read_text()
+    text = text.replace("name: sample", "name: tiny")
+    text = text.replace("{boards: 200, defect_free: 40}", "{boards: 10, defect_free: 1}")
+    text = text.replace("{boards: 100, defect_free: 20}", "{boards: 3, defect_free: 1}")
+    (folder / "dataset.yaml").write_text(text)
+    shutil.copy(PROJECT_ROOT / "datasets" / "sample" / "defects.yaml", folder / "defects.yaml")
+    prepare_dataset("tiny", progress=False, workers=1)
+    budget = save_budget(choose_real_budget(PreparedDataset("tiny").coco_path("train"), 4, 0), tmp_path / "b.json")
+    return folder / "defects.yaml", budget

@@ -2,38 +2,16 @@
 boxes in the real annotation style, strict rejections counted."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
 from eval.realism import contact_sheet
-from pipeline.data.budget import choose_real_budget, save_budget
 from pipeline.data.coco_check import check_coco
-from pipeline.data.prepare import prepare_dataset
 from pipeline.data.prepared import PreparedDataset
 from pipeline.data.records import decode_mask, mask_bbox
 from pipeline.generate import generate_set
-from pipeline.paths import PROJECT_ROOT
 from pipeline.train import train_generator
-
-
-@pytest.fixture
-def tiny_line(tmp_path, monkeypatch, kit):
-    """A prepared 10-board copy of the sample line (128 px), its spec and a k=4 budget."""
-    monkeypatch.setenv("DEFECTFORGE_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("DEFECTFORGE_DATASETS", str(tmp_path / "datasets"))
-    folder = tmp_path / "datasets" / "tiny"
-    folder.mkdir(parents=True)
-    text = (PROJECT_ROOT / "datasets" / "sample" / "dataset.yaml").read_text()
-    text = text.replace("name: sample", "name: tiny")
-    text = text.replace("{boards: 200, defect_free: 40}", "{boards: 10, defect_free: 1}")
-    text = text.replace("{boards: 100, defect_free: 20}", "{boards: 3, defect_free: 1}")
-    (folder / "dataset.yaml").write_text(text)
-    shutil.copy(PROJECT_ROOT / "datasets" / "sample" / "defects.yaml", folder / "defects.yaml")
-    prepare_dataset("tiny", progress=False, workers=1)
-    budget = save_budget(choose_real_budget(PreparedDataset("tiny").coco_path("train"), 4, 0), tmp_path / "b.json")
-    return folder / "defects.yaml", budget
 
 
 @pytest.mark.slow
