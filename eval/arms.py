@@ -124,10 +124,17 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
     """The spec's masks (conditioning.bundle) painted onto clean references, no model; each label
     is what the paint visibly changed, boxed in the dataset's annotation style."""
     from conditioning.bundle import bundle_on_backgrounds
+    from conditioning.masks.learned import LEARNED
     from conditioning.spec import load_library
     from eval.procedural import class_colours, paint_instances
 
     library = load_library(_spec(inputs))
+    learned = [d.name for d in library.defects if d.kind == LEARNED]
+    if learned:
+        raise DefectforgeError(
+            f"{_spec(inputs)}: defects {learned} are `kind: learned` (a region a model draws the "
+            "shape in); the procedural arm paints spec shapes only: give it a spec without them "
+            "(--spec PATH) or drop `procedural` from --arms")
     colours = class_colours(inputs.train)
     backgrounds = [r for r in inputs.train if r.clean_path is not None]
     if not backgrounds:

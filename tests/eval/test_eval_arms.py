@@ -129,6 +129,18 @@ def test_procedural_moves_to_the_next_background_when_a_spec_cannot_be_placed(to
     assert {r.clean_path.resolve() for r in records} == {train[1].clean_path.resolve()}
 
 
+def test_procedural_refuses_learned_defects_it_cannot_draw(toy_dataset, tmp_path):
+    spec = tmp_path / "learned.yaml"
+    spec.write_text("product: toy\nclasses: [scratch, pit]\ndefects:\n"
+                    "  - {name: blot, class: pit, kind: learned, count: 1}\n")
+    inputs = ArmInputs(dataset="toy", train=read_coco(toy_dataset / "annotations" / "train.json")[:2],
+                       categories=CATEGORIES, out_dir=tmp_path / "arm", seed=1, ratio=1.0,
+                       spec_path=spec)
+    with pytest.raises(DefectforgeError, match=r"learned.yaml: defects \['blot'\] are `kind: learned`"):
+        ARMS["procedural"](inputs)
+    assert not (tmp_path / "arm").exists()
+
+
 def loose_train(toy_dataset, pad=5):
     """The toy train images with boxes drawn `pad` px past their masks (hand-drawn style)."""
     from pipeline.labels.style import grow_box
