@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         strict: Annotated[bool, typer.Option("--strict", help="refuse an arm whose synthetic labels are out of the parity tolerances (default: warn)")] = False,
         print_config: Annotated[bool, typer.Option("--print-config", help="print the resolved settings and exit")] = False,
     ) -> None:
-        """Compare detector arms at the same real budget on the real test split (MLflow report)."""
+        """Compare detector arms at the same real budget on the real test split, or on validation images with --score-on val (MLflow report)."""
         import yaml
 
         from eval.config import resolve_config
