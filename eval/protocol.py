@@ -59,6 +59,8 @@ class PlannedRun:
     real: Path
     synthetic: Path | None
     schedule: ArmSchedule
+    real_images: int
+    synthetic_images: int = 0
 
     @property
     def real_only(self) -> bool:
@@ -165,12 +167,12 @@ def plan_runs(ctx: Context) -> list[PlannedRun]:
                 check_parity(ctx, arm, set_parity(ctx, folder / "synthetic", synthetic))
             tiles = None if synthetic is None else maybe_tile(
                 synthetic.coco_path, cfg.tile, folder / f"tiles{cfg.tile}", ctx.data.categories)
-            schedule = arm_schedule(cfg.detector, cfg.schedule, real_images,
-                                    train_image_count([tiles]) if tiles else 0)
-            plan.append(PlannedRun(arm, seed, real, tiles, schedule))
+            synthetic_images = train_image_count([tiles]) if tiles else 0
+            schedule = arm_schedule(cfg.detector, cfg.schedule, real_images, synthetic_images)
+            plan.append(PlannedRun(arm, seed, real, tiles, schedule, real_images, synthetic_images))
     controls = sorted({e for r in plan for e in r.schedule.control_epochs})
     plan += [PlannedRun(control_name(e), seed, real, None,
-                        ArmSchedule(control_detector(cfg.detector, e)))
+                        ArmSchedule(control_detector(cfg.detector, e)), real_images)
              for e in controls for seed in cfg.seeds]
     return plan
 
@@ -321,16 +323,14 @@ def train_and_score(ctx: Context, run: PlannedRun, folder: Path,
     seconds = time.perf_counter() - start
     metrics, detections = evaluate_detector(weights, ctx.test, folder / "detector", cfg.detector,
                                             deeppcb=ctx.data.is_deeppcb)
-    real_images = train_image_count([run.real])
-    synthetic_images = train_image_count([run.synthetic]) if run.synthetic else 0
     return RunResult(
         arm=run.arm, seed=run.seed, metrics=metrics, weights=str(weights), train_seconds=seconds,
         real_images=len(ctx.train),
         synthetic_images=synthetic.count if synthetic else 0,
         gate_pass_rate=synthetic.gate_pass_rate if synthetic else None,
         generator_revision=synthetic.generator_revision if synthetic else None,
-        train_images=real_images + synthetic_images, epochs=schedule.detector.epochs,
-        steps=schedule.steps(real_images, synthetic_images),
+        train_images=run.real_images + run.synthetic_images, epochs=schedule.detector.epochs,
+        steps=schedule.steps(run.real_images, run.synthetic_images),
     ), detections
 
 

@@ -21,7 +21,7 @@ arm's total optimizer steps (the controls, named `real-e<epochs>`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eval.config import DetectorConfig
 
@@ -87,10 +87,8 @@ def arm_schedule(detector: DetectorConfig, schedule: str, real_images: int,
         arm = ArmSchedule(detector, pretrain=pretrain)
     else:
         raise ValueError(f"unknown schedule {schedule!r}")
-    total = arm.steps(real_images, synthetic_images)
-    same_steps = round(total / real_batches)
-    return ArmSchedule(arm.detector, arm.real_repeats, arm.pretrain,
-                       _controls(detector, same_steps))
+    same_steps = round(arm.steps(real_images, synthetic_images) / real_batches)
+    return replace(arm, control_epochs=_controls(detector, same_steps))
 
 
 def _controls(detector: DetectorConfig, *epochs: int) -> tuple[int, ...]:
