@@ -40,6 +40,9 @@ class DetectorConfig(BaseModel):
     close_mosaic: int = Field(10, ge=0, description="epochs at the end without mosaic")
     nbs: int = Field(64, ge=1, description="nominal batch: gradients accumulate to it (batch < nbs)")
     warmup_epochs: float = Field(3.0, ge=0, description="learning-rate warm-up epochs")
+    optimizer: Literal["auto", "SGD", "AdamW"] = Field(
+        "auto", description="ultralytics optimizer; auto picks AdamW at a small lr for short runs")
+    lr0: float = Field(0.01, gt=0, description="initial learning rate (ignored by optimizer auto)")
     conf: float = Field(0.001, gt=0, lt=1, description="score threshold for mAP predictions")
     deeppcb_conf: float = Field(0.25, gt=0, lt=1, description="score threshold for DeepPCB P/R/F")
 

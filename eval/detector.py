@@ -106,6 +106,8 @@ def train_detector(data_yaml: Path, run_dir: Path, cfg: DetectorConfig, seed: in
         close_mosaic=min(cfg.close_mosaic, cfg.epochs),
         nbs=cfg.nbs,
         warmup_epochs=cfg.warmup_epochs,
+        optimizer=cfg.optimizer,
+        lr0=cfg.lr0,
         project=str(run_dir.resolve()),
         name="train",
         exist_ok=True,

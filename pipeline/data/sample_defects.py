@@ -81,7 +81,7 @@ def short(board: Board, rng: np.random.Generator) -> Drawn:
             continue
         bridge = np.zeros(nets.shape, np.uint8)
         end = (int(xs[nearest] + x0), int(ys[nearest] + y0))
-        cv2.line(bridge, (start[1], start[0]), end, 1, int(rng.integers(2, 4)))
+        cv2.line(bridge, (start[1], start[0]), end, 1, int(rng.integers(3, 5)))
         mask = (bridge > 0) & ~board.copper
         return _with_copper(board, board.copper | mask, mask)
     return None
@@ -100,9 +100,9 @@ def spur(board: Board, rng: np.random.Generator) -> Drawn:
         if np.hypot(*normal) < 1e-3:
             continue
         normal /= np.hypot(*normal)
-        length = rng.uniform(5, 12)
+        length = rng.uniform(7, 14)
         tip = np.array(base) + normal * length
-        side = np.array([-normal[1], normal[0]]) * rng.uniform(1.5, 3)
+        side = np.array([-normal[1], normal[0]]) * rng.uniform(2, 3.5)
         poly = np.array([np.array(base) + side, tip, np.array(base) - side])[:, ::-1]
         canvas = np.zeros(trace.shape, np.uint8)
         cv2.fillPoly(canvas, [np.round(poly).astype(np.int32)], 1)
@@ -126,7 +126,7 @@ def mousebite(board: Board, rng: np.random.Generator) -> Drawn:
         near = _edge(net & ~board.pads) & _disk(trace.shape, base, 7)
         spot = _pick(rng, near)
         if spot is not None:
-            bites |= _disk(trace.shape, spot, rng.uniform(1.5, 2.8))
+            bites |= _disk(trace.shape, spot, rng.uniform(2.2, 3.5))
     mask = bites & net & ~board.pads
     return _with_copper(board, board.copper & ~mask, mask)
 
@@ -149,7 +149,7 @@ def copper(board: Board, rng: np.random.Generator) -> Drawn:
 
 def pin_hole(board: Board, rng: np.random.Generator) -> Drawn:
     """A small round hole through copper, away from its edge and drilled holes."""
-    radius = rng.uniform(1.2, 2.5)
+    radius = rng.uniform(2.0, 3.2)
     inside = (_distance(board.copper) > radius + 1.5) & (_distance(~board.holes) > radius + 3)
     centre = _pick(rng, inside)
     if centre is None:
@@ -171,7 +171,7 @@ def scratch(board: Board, rng: np.random.Generator) -> Drawn:
     ys = start[1] + np.cumsum(np.sin(heading)) * (length / 40)
     canvas = np.zeros((size, size), np.uint8)
     points = np.stack([xs, ys], 1).round().astype(np.int32)
-    cv2.polylines(canvas, [points], False, 1, int(rng.integers(1, 3)))
+    cv2.polylines(canvas, [points], False, 1, int(rng.integers(2, 4)))
     mask = canvas > 0
     if not mask.any():
         return None

@@ -15,7 +15,7 @@ from pipeline.data.sample_defects import DRAWERS
 from pipeline.data.sources import LoadedItem, SourceItem
 
 GENERATOR = "defectforge.sample"
-REVISION = "sample-v1"
+REVISION = "sample-v2"
 """Provenance of sample images; bump REVISION when drawing changes."""
 MIN_GAP = 6
 """px kept between two defects of one board."""

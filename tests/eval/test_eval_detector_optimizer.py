@@ -1,0 +1,29 @@
+"""The detector's optimizer and initial learning rate reach ultralytics (the demo trains with SGD)."""
+
+import json
+
+import pytest
+import yaml
+
+from eval.config import DetectorConfig
+from eval.detector import train_detector
+from eval.trainset import export_train
+
+
+@pytest.mark.slow
+def test_optimizer_and_lr0_are_used(toy_dataset, tmp_path):
+    optimizer, lr0 = "SGD", 0.02
+    coco = toy_dataset / "annotations" / "train.json"
+    categories = json.loads(coco.read_text())["categories"]
+    data_yaml = export_train([coco], categories, tmp_path / "data")
+    cfg = DetectorConfig(epochs=1, imgsz=64, batch=8, workers=0, device="cpu", close_mosaic=0,
+                         nbs=8, warmup_epochs=0.0, optimizer=optimizer, lr0=lr0)
+    weights = train_detector(data_yaml, tmp_path / "run", cfg, 0)
+
+    args = yaml.safe_load((weights.parents[1] / "args.yaml").read_text())
+    assert (args["optimizer"], args["lr0"]) == (optimizer, lr0)
+
+
+def test_unknown_optimizer_is_refused():
+    with pytest.raises(ValueError, match="optimizer"):
+        DetectorConfig(optimizer="Adam")
