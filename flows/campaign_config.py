@@ -140,7 +140,8 @@ def project_path(path: Path) -> Path:
 
 
 # The demo (`defectforge demo`, `make demo`): the sample line sized for about 10 minutes on 2 CPU
-# cores: a briefly trained compact generator (one 32 px crop size), 24 images, two detector arms
+# cores: a briefly trained compact generator (300 + 900 steps at one 32 px crop size, 20
+# sampling steps), 24 images, two detector arms
 # x three seeds (an interval over seeds) plus the real-only control at the diffusion arm's passes,
 # two detectors at a time (one per core). Detectors: YOLOv8n with its stride-4 P2 head, native
 # 128 px, an optimizer step per batch of 4, 140 epochs for real-only (the diffusion arm, at one
@@ -151,8 +152,8 @@ DEMO_CONFIG: dict[str, Any] = {
     "name": "demo",
     "dataset": "sample",
     "real_budget": 20,
-    "train": {"base_steps": 300, "control_steps": 600, "model": {"scales": [1]}},
-    "render": {"steps": 10, "gate": {"retries": 1}},
+    "train": {"base_steps": 300, "control_steps": 900, "model": {"scales": [1]}},
+    "render": {"steps": 20, "gate": {"retries": 1}},
     "count": 24,
     "batch_size": 12,
     "arms": ["real", "diffusion"],
