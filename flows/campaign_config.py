@@ -140,14 +140,15 @@ def project_path(path: Path) -> Path:
 
 
 # The demo (`defectforge demo`, `make demo`): the sample line sized for about 10 minutes on 2 CPU
-# cores: a briefly trained compact generator (300 + 900 steps at one 32 px crop size, 20
-# sampling steps), 24 images, two detector arms
-# x three seeds (an interval over seeds) plus the real-only control at the diffusion arm's passes,
-# two detectors at a time (one per core). Detectors: YOLOv8n with its stride-4 P2 head, native
-# 128 px, an optimizer step per batch of 4, 140 epochs for real-only (the diffusion arm, at one
-# synthetic image per real one, gets the same steps), the last 30 without mosaic, SGD at lr 0.01.
-# Settings were chosen on validation images of the sample line, never the test split (README,
-# "The demo"); single runs vary a lot.
+# cores (measured: 11 min 34 s from a fresh clone, README "Known limits"):
+# a briefly trained compact generator (100 + 300 steps at one 32 px crop size, 20 sampling
+# steps), 24 images, two detector arms x three seeds (an interval over seeds) plus the real-only
+# control at the diffusion arm's passes, two detectors at a time (one per core). Detectors:
+# YOLOv8n with its stride-4 P2 head, native 128 px, an optimizer step per batch of 4, 110 epochs
+# for real-only (the diffusion arm, at one synthetic image per real one, gets the same steps), the
+# last 20 without mosaic, SGD at lr 0.01. Settings were chosen on validation images of the sample
+# line, never the test split; a longer-trained generator and detector did better there but do not
+# fit in 10 minutes (README, "The demo").
 DEMO_CONFIG: dict[str, Any] = {
     "name": "demo",
     "dataset": "sample",
