@@ -106,6 +106,7 @@ def train_detector(data_yaml: Path, run_dir: Path, cfg: DetectorConfig, seed: in
         close_mosaic=min(cfg.close_mosaic, cfg.epochs),
         nbs=cfg.nbs,
         warmup_epochs=cfg.warmup_epochs,
+        patience=cfg.epochs + 1,  # no early stop: with save=False it would leave no weights
         optimizer=cfg.optimizer,
         lr0=cfg.lr0,
         project=str(run_dir.resolve()),

@@ -1,4 +1,5 @@
-"""The detector's optimizer and initial learning rate reach ultralytics (the demo trains with SGD)."""
+"""The detector's optimizer and initial learning rate reach ultralytics (the demo trains with SGD),
+and early stopping is off (with save=False an early stop would leave no weights)."""
 
 import json
 
@@ -22,6 +23,7 @@ def test_optimizer_and_lr0_are_used(toy_dataset, tmp_path):
 
     args = yaml.safe_load((weights.parents[1] / "args.yaml").read_text())
     assert (args["optimizer"], args["lr0"]) == (optimizer, lr0)
+    assert args["patience"] > cfg.epochs
 
 
 def test_unknown_optimizer_is_refused():
