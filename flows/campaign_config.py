@@ -141,7 +141,8 @@ def project_path(path: Path) -> Path:
 
 # The demo (`defectforge demo`, `make demo`): the sample line sized for about 10 minutes on 2 CPU
 # cores (measured: 11 min 34 s from a fresh clone, README "Known limits"):
-# a briefly trained compact generator (100 + 300 steps at one 32 px crop size, 20 sampling
+# a briefly trained compact generator (100 + 300 steps at one 32 px crop size, predicting the
+# clean crop rather than the velocity: flat copper edits instead of noisy patches; 20 sampling
 # steps), 24 images, two detector arms x three seeds (an interval over seeds) plus the real-only
 # control at the diffusion arm's passes, two detectors at a time (one per core). Detectors:
 # YOLOv8n with its stride-4 P2 head, native 128 px, an optimizer step per batch of 4, 110 epochs
@@ -153,7 +154,7 @@ DEMO_CONFIG: dict[str, Any] = {
     "name": "demo",
     "dataset": "sample",
     "real_budget": 20,
-    "train": {"base_steps": 100, "control_steps": 300, "model": {"scales": [1]}},
+    "train": {"base_steps": 100, "control_steps": 300, "model": {"scales": [1], "prediction_type": "sample"}},
     "render": {"steps": 20, "gate": {"retries": 1}},
     "count": 24,
     "batch_size": 12,

@@ -9,6 +9,7 @@ with the base frozen. Class tokens (no text encoder) feed the cross-attention.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import torch
 from diffusers import ControlNetModel, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
@@ -34,7 +35,8 @@ class CompactConfig(BaseModel):
     layers_per_block: int = Field(1, description="resnet layers per UNet level")
     token_dim: int = Field(64, description="size of the learned class tokens (cross-attention)")
     attention_head_dim: int = Field(8, description="attention head size (attention only at the lowest level)")
-    prediction_type: str = Field("v_prediction", description="epsilon | sample | v_prediction")
+    prediction_type: Literal["epsilon", "sample", "v_prediction"] = Field(
+        "v_prediction", description="what the UNet predicts: the noise, the clean crop, or the velocity")
     train_timesteps: int = Field(1000, description="diffusion steps of the training noise schedule")
     inference_steps: int = Field(20, description="DDIM steps at generation time")
     region_weight: float = Field(4.0, description="extra loss weight on pixels inside the inpainted region")

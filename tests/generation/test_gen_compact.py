@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from pydantic import ValidationError
 
 from conditioning.errors import DefectforgeError
 from pipeline.crop_sets import defect_crops
@@ -18,9 +19,10 @@ def _batch(toy):
     return crops.batch(np.arange(4), np.random.default_rng(0))
 
 
-def test_gen_compact_forward_and_sample_keep_outside_region(toy, kit):
+@pytest.mark.parametrize("kind", ["epsilon", "sample", "v_prediction"])
+def test_gen_compact_forward_and_sample_keep_outside_region(toy, kit, kind):
     torch.manual_seed(0)
-    backend = create_backend("compact", kit.classes, kit.tiny)
+    backend = create_backend("compact", kit.classes, {**kit.tiny, "prediction_type": kind})
     batch = _batch(toy)
     for stage in ("base", "control"):
         assert torch.isfinite(backend.loss(batch, stage, torch.Generator().manual_seed(0)))
@@ -28,6 +30,11 @@ def test_gen_compact_forward_and_sample_keep_outside_region(toy, kit):
     assert out.shape == batch.clean.shape
     outside = batch.region == 0
     assert torch.equal(out.expand_as(batch.clean)[outside.expand_as(out)], batch.clean[outside.expand_as(out)])
+
+
+def test_gen_compact_refuses_an_unknown_prediction_type(kit):
+    with pytest.raises(ValidationError, match="prediction_type"):
+        create_backend("compact", kit.classes, {**kit.tiny, "prediction_type": "x0"})
 
 
 def test_gen_compact_save_load_round_trip(tmp_path, toy, kit):
