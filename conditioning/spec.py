@@ -94,7 +94,9 @@ class Range(_Model):
     def sample(self, rng: np.random.Generator) -> float:
         """Draw one value (an int for `IntRange`)."""
         lo, hi = self.min, self.max
-        if self.dist == "normal":
+        if lo == hi:  # one value (numpy refuses uniform(0.0, -0.0): it reads -0.0 as below 0.0)
+            value = float(lo)
+        elif self.dist == "normal":
             value = float(np.clip(rng.normal((lo + hi) / 2, (hi - lo) / 4), lo, hi))
         elif self.dist == "loguniform":
             value = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))

@@ -9,7 +9,7 @@ import jsonschema
 import numpy as np
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -84,6 +84,7 @@ def test_shipped_specs_carry_the_modeline_and_load():
 
 
 @given(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6))
+@example(0.0, -0.0)  # equal bounds with opposite signs of zero: one value, not numpy's "high < low"
 def test_range_accepts_ordered_pairs_only(a, b):
     if a <= b:
         value = Range.model_validate([a, b]).sample(np.random.default_rng(0))
