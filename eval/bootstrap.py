@@ -83,27 +83,74 @@ def coco_matches(gt_path: Path, detections: list[dict]) -> list[CategoryMatches]
 
 def average_precision(matches: list[CategoryMatches], weights: np.ndarray) -> tuple[float, float]:
     """(mAP50, mAP50-95) with each test image counted `weights[i]` times."""
-    per_class = []
+    map50, map50_95 = average_precisions(matches, np.asarray(weights)[None])[0]
+    return float(map50), float(map50_95)
+
+
+def average_precisions(matches: list[CategoryMatches], draws: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """(mAP50, mAP50-95) per row of `draws` (R, I): image weights of R resamples at once,
+    `chunk` rows at a time (the detections' cumulative counts take R x 10 x D floats)."""
+    draws = np.asarray(draws, np.float64)
+    return np.concatenate([_chunk_precisions(matches, draws[i:i + chunk])
+                           for i in range(0, len(draws), chunk)]) if len(draws) else np.zeros((0, 2))
+
+
+def _chunk_precisions(matches: list[CategoryMatches], draws: np.ndarray) -> np.ndarray:
+    rows = len(draws)
+    sum50, sum50_95, classes = np.zeros(rows), np.zeros(rows), np.zeros(rows)
     for cat in matches:
-        positives = float(weights @ cat.ground_truth)
-        if positives == 0:
-            continue  # no ground truth drawn: COCOeval leaves the class out (-1)
-        w = weights[cat.image].astype(np.float64)
-        precision = np.zeros((len(IOU_THRESHOLDS), len(RECALL_POINTS)))
-        if w.size:
-            tp, fp = np.cumsum(cat.tp * w, axis=1), np.cumsum(cat.fp * w, axis=1)
-            for t in range(len(IOU_THRESHOLDS)):
-                recall = tp[t] / positives
-                prec = tp[t] / np.maximum(tp[t] + fp[t], np.spacing(1))
-                envelope = np.maximum.accumulate(prec[::-1])[::-1]
-                found = np.searchsorted(recall, RECALL_POINTS, side="left")
-                ok = found < len(recall)
-                precision[t, ok] = envelope[found[ok]]
-        per_class.append(precision)
-    if not per_class:
-        return 0.0, 0.0
-    table = np.stack(per_class)
-    return float(table[:, 0].mean()), float(table.mean())
+        positives = draws @ cat.ground_truth  # (R,)
+        drawn = positives > 0  # no ground truth drawn: COCOeval leaves the class out (-1)
+        precision = _interpolated_precision(cat, draws, positives)  # (R, T, 101)
+        sum50 += np.where(drawn, precision[:, 0].mean(axis=1), 0.0)
+        sum50_95 += np.where(drawn, precision.mean(axis=(1, 2)), 0.0)
+        classes += drawn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(classes[:, None] > 0, np.stack([sum50, sum50_95], 1) / classes[:, None], 0.0)
+
+
+def _interpolated_precision(cat: CategoryMatches, draws: np.ndarray, positives: np.ndarray) -> np.ndarray:
+    """COCOeval.accumulate's precision at the 101 recall points, per draw and IoU threshold: the
+    precision envelope at the first detection whose recall reaches each point (0 past the last).
+
+    Only true positives need visiting: recall rises only at them, and a false positive's precision
+    is at most that of the detection before it, so the envelope (the best precision at or after a
+    detection) at a true positive is the best over the true positives from there on. The
+    detections seen up to each one (true and false positives) come from one cumulative sum per
+    draw; the values are the same sums COCOeval forms, so the result is exact."""
+    rows, points = len(draws), len(RECALL_POINTS)
+    precision = np.zeros((rows, len(IOU_THRESHOLDS), points))
+    if cat.image.size == 0:
+        return precision
+    w = draws[:, cat.image]  # (R, D)
+    seen_so_far: dict[bytes, np.ndarray] = {}  # per mask of counted (not ignored) detections
+    for t in range(len(IOU_THRESHOLDS)):
+        counted = cat.tp[t] | cat.fp[t]
+        if counted.tobytes() not in seen_so_far:  # usually one mask for every threshold
+            seen_so_far[counted.tobytes()] = np.cumsum(w * counted, axis=1)
+        hits = np.flatnonzero(cat.tp[t])
+        if hits.size == 0:
+            continue
+        tp = np.cumsum(w[:, hits], axis=1)  # (R, K)
+        prec = tp / np.maximum(seen_so_far[counted.tobytes()][:, hits], np.spacing(1))
+        envelope = np.maximum.accumulate(prec[:, ::-1], axis=1)[:, ::-1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            recall = tp / positives[:, None]
+        first = _first_reaching(recall)  # (R, 101)
+        picked = np.take_along_axis(envelope, np.minimum(first, hits.size - 1), axis=1)
+        precision[:, t] = np.where(first < hits.size, picked, 0.0)
+    return precision
+
+
+def _first_reaching(recall: np.ndarray) -> np.ndarray:
+    """Per row of a non-decreasing `recall` (R, K): the first index reaching each recall point,
+    K where none does (np.searchsorted(row, RECALL_POINTS, side="left") for every row at once:
+    counting the entries below each point)."""
+    rows, depth = recall.shape
+    below = np.searchsorted(RECALL_POINTS, recall, side="right")  # points at or under each entry
+    bins = len(RECALL_POINTS) + 1
+    counts = np.bincount((below + bins * np.arange(rows)[:, None]).ravel(), minlength=bins * rows)
+    return np.cumsum(counts.reshape(rows, bins), axis=1)[:, :-1]
 
 
 def bootstrap(
@@ -122,7 +169,8 @@ def bootstrap(
         np.bincount(rng.integers(0, n_images, n_images), minlength=n_images).astype(np.float64)
         for _ in range(resamples)
     ]
-    values = {arm: np.array([[average_precision(m, w) for m in seeds] for w in draws]).mean(axis=1)
+    draws = np.stack(draws)
+    values = {arm: np.mean([average_precisions(m, draws) for m in seeds], axis=0)
               for arm, seeds in runs.items()}  # (draws, 2): mean over seeds
     out = {}
     for arm, v in values.items():

@@ -229,8 +229,10 @@ def run_folder(ctx: Context, arm: str, seed: int) -> Path:
 def train_all(ctx: Context, plan: list[PlannedRun]) -> None:
     """Train and score every planned run without a result.json; `jobs` of them at once, each in
     a spawned process (CUDA-safe; their output goes to log files, so this process's terminal
-    shows only the progress rows)."""
-    pending = [run for run in plan if not (run_folder(ctx, run.arm, run.seed) / RESULT).is_file()]
+    shows only the progress rows). Longest first (by optimizer steps), so the short real-only
+    controls fill the gaps at the end instead of one core finishing alone."""
+    pending = sorted((run for run in plan if not (run_folder(ctx, run.arm, run.seed) / RESULT).is_file()),
+                     key=lambda run: -run.schedule.steps(run.real_images, run.synthetic_images))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=ctx.config.jobs, mp_context=context,
                              initializer=quiet_worker, initargs=(str(ctx.out / "logs"),)) as pool:

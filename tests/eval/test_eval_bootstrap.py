@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from eval.bootstrap import average_precision, bootstrap, coco_matches
+from eval.bootstrap import average_precision, average_precisions, bootstrap, coco_matches
 from eval.coco_metrics import coco_evaluate
 
 
@@ -23,6 +23,37 @@ def test_unit_weights_give_cocoeval_map(noisy_detections, test_split):
     assert 0.1 < coco.map50_95 < 0.95
     assert map50 == pytest.approx(coco.map50, abs=1e-9)
     assert map50_95 == pytest.approx(coco.map50_95, abs=1e-9)
+
+
+def test_crowd_ground_truth_is_ignored_as_cocoeval_does(noisy_detections, test_split, tmp_path):
+    path, gt = test_split
+    crowded = dict(gt, annotations=[dict(a, iscrowd=int(n % 4 == 0)) for n, a in enumerate(gt["annotations"])])
+    crowd_path = tmp_path / "crowd.json"
+    crowd_path.write_text(json.dumps(crowded))
+    on_crowd = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
+                 "score": 0.99} for a in crowded["annotations"] if a["iscrowd"]]  # ranked first
+    detections = noisy_detections(gt, 3) + on_crowd
+    matches = coco_matches(crowd_path, detections)
+    assert any((c.tp | c.fp).sum() < c.tp.shape[1] * len(c.tp) for c in matches)  # some ignored
+    coco = coco_evaluate(crowd_path, detections)
+    map50, map50_95 = average_precision(matches, np.ones(len(gt["images"])))
+    assert map50 == pytest.approx(coco.map50, abs=1e-9)
+    assert map50_95 == pytest.approx(coco.map50_95, abs=1e-9)
+
+
+def test_many_draws_at_once_equal_one_at_a_time(noisy_detections, test_split):
+    path, gt = test_split
+    matches = coco_matches(path, noisy_detections(gt, 4))
+    rng = np.random.default_rng(0)
+    n = len(gt["images"])
+    draws = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(7)]).astype(float)
+    draws[3] = 0  # nothing drawn: every class left out
+    together = average_precisions(matches, draws, chunk=3)  # chunks of 3, 3 and 1
+    assert together.shape == (7, 2)
+    for row, weights in zip(together, draws, strict=True):
+        assert tuple(row) == pytest.approx(average_precision(matches, weights), abs=1e-12)
+    assert tuple(together[3]) == (0.0, 0.0)
+    assert len({tuple(row) for row in together}) > 2  # the draws differ
 
 
 def test_an_image_drawn_twice_counts_like_a_duplicated_image(noisy_detections, test_split, tmp_path):
