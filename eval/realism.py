@@ -44,11 +44,12 @@ def tight_crops(coco_path: str | Path, *, size: int = 32, limit: int | None = No
 def labelled_crops(
     coco_path: str | Path, *, size: int = 32, limit: int | None = None, seed: int = 0
 ) -> tuple[np.ndarray, list[str]]:
-    """The crops of `tight_crops` and the class name of each."""
+    """The crops of `tight_crops` and the class name of each (generated defects only: real labels
+    kept on a generated image are left out)."""
     from pipeline.data.coco_reader import read_coco
 
     records = read_coco(coco_path)
-    boxes = [(r, i.bbox_xywh, i.class_name) for r in records for i in r.instances]
+    boxes = [(r, i.bbox_xywh, i.class_name) for r in records for i in r.instances if not i.kept_real]
     if not boxes:
         raise DefectforgeError(f"{coco_path}: no annotations to crop; realism needs defect boxes")
     order = np.random.default_rng(seed).permutation(len(boxes))[: limit or len(boxes)]

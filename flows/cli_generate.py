@@ -130,9 +130,9 @@ def generate_command(
     spec = spec or spec_path(dataset)
     model = model or _default_model(dataset)
     config = {"batch_size": batch_size, "steps": steps, "gate": {"retries": retries}, "pool_neighbours": pool_neighbours,
-              "full_resolution": full_resolution}
+              "full_resolution": full_resolution, "onto": onto}
     summary = generate_set(dataset, spec, model, count, out, seed=seed, budget_path=budget,
-                           config=config, keep_rejected=keep_rejected, onto=onto)
+                           config=config, keep_rejected=keep_rejected)
     console.print(
         f"{out}: {summary.count} samples ({summary.generated_now} new, {summary.skipped} skipped), "
         f"gate pass rate {summary.image_pass_rate:.1%} images / {summary.instance_pass_rate:.1%} instances, "

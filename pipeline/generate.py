@@ -24,8 +24,6 @@ from pipeline.render import Job, RenderConfig, Rendered, render
 
 if TYPE_CHECKING:
     from pipeline.labels.style import AnnotationStyle
-ONTO = ("clean", "defective")
-"""Backgrounds generation may draw on: clean references (and defect-free images), or real defect images."""
 
 
 @dataclass
@@ -60,6 +58,20 @@ class RangeResult:
     seconds: float
 
 
+def render_settings(config: RenderConfig | dict | None) -> RenderConfig:
+    """The render settings; a wrong value fails naming the field and the allowed values."""
+    from pydantic import ValidationError
+
+    if isinstance(config, RenderConfig):
+        return config
+    try:
+        return RenderConfig(**(config or {}))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})"
+                             for e in error.errors())
+        raise DefectforgeError(f"generation settings: {problems}") from None
+
+
 def generate_set(
     dataset: str,
     spec_path: str | Path,
@@ -72,13 +84,11 @@ def generate_set(
     config: RenderConfig | dict | None = None,
     keep_rejected: bool = False,
     progress: bool = True,
-    onto: str = "clean",
 ) -> GenerationSummary:
-    """Write `count` samples to `out_dir/images`, `annotations.json` (COCO) and `summary.json`.
-    `onto`: "clean" backgrounds, or "defective": the budget's real defect images, new defects
-    placed away from their own, whose labels are kept."""
+    """Write `count` samples to `out_dir/images`, `annotations.json` (COCO) and `summary.json`
+    (backgrounds per `config.onto`: clean ones, or the budget's real defect images)."""
     run = generate_range(dataset, spec_path, model_dir, range(count), out_dir, seed=seed,
-                         budget_path=budget_path, config=config, progress=progress, onto=onto)
+                         budget_path=budget_path, config=config, progress=progress)
     return assemble_set(dataset, model_dir, out_dir, run, keep_rejected=keep_rejected)
 
 
@@ -95,7 +105,6 @@ def generate_range(
     backend: Any = None,
     revision: str | None = None,
     progress: bool = True,
-    onto: str = "clean",
 ) -> RangeResult:
     """Render and write the unfinished samples of `indices` (PNG, then record JSON, both atomic).
 
@@ -108,7 +117,7 @@ def generate_range(
     from pipeline.models import load_backend, model_revision
     from pipeline.training_data import background_pool, budget_records, defective_backgrounds
 
-    cfg = config if isinstance(config, RenderConfig) else RenderConfig(**(config or {}))
+    cfg = render_settings(config)
     out, model_dir = Path(out_dir), Path(model_dir)
     # 1. spec, dataset, unfinished sample ids; then model and backgrounds (budget clean references)
     library = load_library(spec_path)
@@ -129,9 +138,7 @@ def generate_range(
     cfg = _with_card(cfg, model_dir)
     if prepared.manifest.get("greyscale") and cfg.greyscale is None:
         cfg = cfg.model_copy(update={"greyscale": True})
-    if onto not in ONTO:
-        raise DefectforgeError(f"onto {onto!r}: use one of {list(ONTO)}")
-    if onto == "clean":
+    if cfg.onto == "clean":
         backgrounds, existing = background_pool(prepared, budget_path, neighbours=cfg.pool_neighbours, seed=seed), {}
     else:
         backgrounds, existing = defective_backgrounds(prepared, budget_path)

@@ -50,6 +50,11 @@ class RenderConfig(BaseModel):
     greyscale: bool | None = Field(
         None, description="draw grey pixels only (greyscale lines; None: from the prepared dataset)"
     )
+    onto: Literal["clean", "defective"] = Field(
+        "clean", description="backgrounds: clean references and defect-free images, or the budget's real defect "
+        "images (new defects placed away from their own, whose labels are kept: every generated image also "
+        "holds the real defects, so synthetic images never take a pass over real defects away)"
+    )
     pool_neighbours: int = Field(
         4, ge=0, description="budgets drawn --defects-only: per budget image, this many of the defect-free "
         "train images most like it join the backgrounds (pipeline.background_match; 0: every one)"

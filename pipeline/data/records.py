@@ -74,6 +74,12 @@ class InstanceRecord:
         self.extra = dict(extra or {})
 
     @property
+    def kept_real(self) -> bool:
+        """A real defect's label kept on a generated image drawn onto a real defect image (`onto:
+        defective`): in the image, but not generated."""
+        return bool(self.extra.get("real"))
+
+    @property
     def mask(self) -> np.ndarray:
         """bool HxW mask (decoded from the RLE when not held in memory)."""
         if self._mask is not None:

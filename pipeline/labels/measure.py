@@ -1,6 +1,7 @@
 """Label statistics of one labelled set, per class: box size, box-vs-mask margins, mask area and
 elongation, the surface the masks lie on and how much of each mask visibly changed against the
-clean reference; and instances per image over the set. `pipeline.labels.parity` compares two."""
+clean reference; and instances per image over the set. Real labels kept on a generated image
+(`onto: defective`) count toward instances per image only. `pipeline.labels.parity` compares two."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def measure_set(records: Iterable[ImageRecord], polarity: str = "auto") -> SetSt
         clean = record.load_clean()
         pixels = None if clean is None else (record.load_image(), clean,
                                              foreground_mask(clean, polarity))
-        for instance in record.instances:
+        for instance in (i for i in record.instances if not i.kept_real):  # drawn labels only
             key = (instance.category_id, instance.class_name)
             _add(found.setdefault(key, ClassStats()), instance, pixels)
     stats.classes = {name: found[(i, name)] for i, name in sorted(found)}

@@ -9,7 +9,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from conditioning.errors import DefectforgeError
+from eval.realism import labelled_crops
 from flows.cli import app
+from pipeline.data.coco_reader import read_coco
+from pipeline.labels.measure import measure_set
 
 TINY_TRAIN = {
     "model": {"resolution": 16, "block_out_channels": [8, 16], "token_dim": 16, "inference_steps": 4},
@@ -79,6 +83,17 @@ def test_bring_your_own_line_end_to_end(layout, tmp_path, runs, raw_sources):
              "--keep-rejected")
         annotations = json.loads((onto / "annotations.json").read_text())["annotations"]
         assert any(a.get("real") for a in annotations) and any(not a.get("real") for a in annotations)
+        # the kept real labels are in the images, but neither realism nor label parity counts them as drawn
+        drawn = sum(not a.get("real") for a in annotations)
+        assert len(labelled_crops(onto / "annotations.json")[1]) == drawn
+        stats = measure_set(read_coco(onto / "annotations.json"))
+        assert sum(c.count for c in stats.classes.values()) == drawn
+        assert sum(stats.per_image) == len(annotations)
+        wrong = CliRunner().invoke(app, ["--datasets-dir", str(lines), "generate", "--dataset", name, "--count", "1",
+                                         "--out", str(tmp_path / "wrong"), "--onto", "scrap"])
+        assert isinstance(wrong.exception, DefectforgeError)
+        assert "onto" in str(wrong.exception) and "'defective'" in str(wrong.exception)
+        assert not (tmp_path / "wrong").exists()  # refused before anything is written
 
 
 def test_preview_boxes_follow_each_axis(tmp_path, runs, raw_sources):
