@@ -126,13 +126,14 @@ def _interpolated_precision(cat: CategoryMatches, draws: np.ndarray, positives: 
     seen_so_far: dict[bytes, np.ndarray] = {}  # per mask of counted (not ignored) detections
     for t in range(len(IOU_THRESHOLDS)):
         counted = cat.tp[t] | cat.fp[t]
-        if counted.tobytes() not in seen_so_far:  # usually one mask for every threshold
-            seen_so_far[counted.tobytes()] = np.cumsum(w * counted, axis=1)
+        key = counted.tobytes()
+        if key not in seen_so_far:  # usually one mask for every threshold
+            seen_so_far[key] = np.cumsum(w * counted, axis=1)
         hits = np.flatnonzero(cat.tp[t])
         if hits.size == 0:
             continue
         tp = np.cumsum(w[:, hits], axis=1)  # (R, K)
-        prec = tp / np.maximum(seen_so_far[counted.tobytes()][:, hits], np.spacing(1))
+        prec = tp / np.maximum(seen_so_far[key][:, hits], np.spacing(1))
         envelope = np.maximum.accumulate(prec[:, ::-1], axis=1)[:, ::-1]
         with np.errstate(invalid="ignore", divide="ignore"):
             recall = tp / positives[:, None]
@@ -165,11 +166,10 @@ def bootstrap(
     percentile interval over `resamples` draws (the same draws for every arm: paired)."""
     n_images = len(next(iter(runs.values()))[0][0].ground_truth)
     rng = np.random.default_rng(seed)
-    draws = [np.ones(n_images)] + [
+    draws = np.stack([np.ones(n_images)] + [
         np.bincount(rng.integers(0, n_images, n_images), minlength=n_images).astype(np.float64)
         for _ in range(resamples)
-    ]
-    draws = np.stack(draws)
+    ])
     values = {arm: np.mean([average_precisions(m, draws) for m in seeds], axis=0)
               for arm, seeds in runs.items()}  # (draws, 2): mean over seeds
     out = {}

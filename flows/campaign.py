@@ -196,18 +196,10 @@ def training_config(cfg: CampaignConfig) -> dict[str, Any]:
 
 def render_config(cfg: CampaignConfig) -> dict[str, Any]:
     """The full generation (render + gate) config, validated before any work."""
-    from pydantic import ValidationError
+    from pipeline.generate import render_settings
 
-    from conditioning.errors import DefectforgeError
-    from pipeline.render import RenderConfig
-
-    try:
-        return RenderConfig(**cfg.render).model_dump(mode="json")
-    except ValidationError as error:
-        problems = "; ".join(
-            f"render.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
-        )
-        raise DefectforgeError(f"campaign {cfg.campaign_name}: {problems}") from None
+    settings = render_settings(cfg.render, origin=f"campaign {cfg.campaign_name}", prefix="render.")
+    return settings.model_dump(mode="json")
 
 
 def use_model(model_dir: Path) -> dict[str, str]:

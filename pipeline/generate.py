@@ -58,8 +58,9 @@ class RangeResult:
     seconds: float
 
 
-def render_settings(config: RenderConfig | dict | None) -> RenderConfig:
-    """The render settings; a wrong value fails naming the field and the allowed values."""
+def render_settings(config: RenderConfig | dict | None, *, origin: str = "generation settings",
+                    prefix: str = "") -> RenderConfig:
+    """The render settings; a wrong value fails as `origin: <prefix>field: message (got value)`."""
     from pydantic import ValidationError
 
     if isinstance(config, RenderConfig):
@@ -67,9 +68,9 @@ def render_settings(config: RenderConfig | dict | None) -> RenderConfig:
     try:
         return RenderConfig(**(config or {}))
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})"
+        problems = "; ".join(f"{prefix}{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})"
                              for e in error.errors())
-        raise DefectforgeError(f"generation settings: {problems}") from None
+        raise DefectforgeError(f"{origin}: {problems}") from None
 
 
 def generate_set(
