@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -41,10 +41,39 @@ class ArmInputs:
     generated: Path | None = None
     generator_model: Path | None = None
     budget_path: Path | None = None
+    onto: Literal["clean", "defective"] = "clean"
+    """Where the copypaste, procedural and (generated here) diffusion arms draw: the k images'
+    clean references, or the k real defect images themselves (new defects clear of the real
+    ones, whose labels are kept: `pipeline.data.records.InstanceRecord.kept_real`)."""
 
     @property
     def count(self) -> int:
         return synthetic_count(self.ratio, len(self.train))
+
+    def backgrounds(self) -> list[ImageRecord]:
+        """The k images the arm draws on (`onto`): those with a clean reference, or with defects."""
+        if self.onto == "defective":
+            return [r for r in self.train if r.instances]
+        return [r for r in self.train if r.clean_path is not None]
+
+    def background_path(self, record: ImageRecord) -> Path:
+        """The image a drawn sample starts from (recorded as its clean reference, as generation does)."""
+        return record.image_path if self.onto == "defective" else record.clean_path
+
+    def background_image(self, record: ImageRecord) -> np.ndarray:
+        return record.load_image() if self.onto == "defective" else record.load_clean()
+
+    def kept(self, record: ImageRecord) -> list[InstanceRecord]:
+        """The real labels a drawn image keeps: the background's own defects (`onto: defective`)."""
+        if self.onto == "clean":
+            return []
+        return [InstanceRecord(i.class_name, i.category_id, i.bbox_xywh, mask=i.mask,
+                               extra={**i.extra, "real": True}) for i in record.instances]
+
+    def occupied(self, record: ImageRecord) -> np.ndarray | None:
+        """Pixels new defects keep clear of: the background's own defects, if it has any."""
+        kept = self.kept(record)
+        return np.logical_or.reduce([i.mask for i in kept]) if kept else None
 
     def style(self) -> AnnotationStyle:
         """The annotation style of the k real images (every synthetic box is drawn in it)."""
@@ -86,12 +115,13 @@ def augment(inputs: ArmInputs) -> SyntheticSet:
 
 
 def copypaste(inputs: ArmInputs) -> SyntheticSet:
-    """Real defects (by mask) pasted onto the clean references of the k images; each label is the
-    pixels the paste changed, boxed with the margins its real annotator drew."""
+    """Real defects (by mask) pasted onto the clean references of the k images (or onto the k
+    defect images, clear of their own defects: `onto`); each label is the pixels the paste changed,
+    boxed with the margins its real annotator drew."""
     from eval.copypaste import cut_patches, paste_defects
 
     patches = cut_patches(inputs.train)
-    backgrounds = [r for r in inputs.train if r.clean_path is not None]
+    backgrounds = inputs.backgrounds()
     if not patches or not backgrounds:
         raise DefectforgeError(
             f"dataset {inputs.dataset!r}: the copy-paste arm needs training images with defects "
@@ -104,25 +134,25 @@ def copypaste(inputs: ArmInputs) -> SyntheticSet:
     for i in range(inputs.count):
         record = backgrounds[i % len(backgrounds)]
         chosen = [patches[j] for j in rng.choice(len(patches), int(rng.choice(per_image)))]
-        clean = record.load_clean()
-        image, pasted = paste_defects(clean, chosen, rng)
-        changed = changed_pixels(image, clean)
-        instances = []
+        background = inputs.background_image(record)
+        image, pasted = paste_defects(background, chosen, rng, occupied=inputs.occupied(record))
+        changed = changed_pixels(image, background)
+        instances = inputs.kept(record)
         for patch, mask in pasted:
             label = visible_mask(mask, changed)
             if int(label.sum()) >= MIN_INSTANCE_PIXELS:
                 instances.append(InstanceRecord(patch.class_name, ids[patch.class_name],
                                                 grow_box(label, patch.margins), mask=label))
         samples.append((image, instances, inputs.provenance("copypaste", i)))
-        clean_paths.append(record.clean_path)
-    sources = [r.image_path for r in inputs.train if r.instances] + clean_paths
-    return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=sources,
+        clean_paths.append(inputs.background_path(record))
+    return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=_sources(inputs, clean_paths),
                            clean_paths=clean_paths)
 
 
 def procedural(inputs: ArmInputs) -> SyntheticSet:
-    """The spec's masks (conditioning.bundle) painted onto clean references, no model; each label
-    is what the paint visibly changed, boxed in the dataset's annotation style."""
+    """The spec's masks (conditioning.bundle) painted onto clean references (or onto the k defect
+    images, clear of their own defects: `onto`), no model; each label is what the paint visibly
+    changed, boxed in the dataset's annotation style."""
     from conditioning.bundle import bundle_on_backgrounds
     from conditioning.masks.learned import LEARNED
     from conditioning.spec import load_library
@@ -136,28 +166,33 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
             "shape in); the procedural arm paints spec shapes only: give it a spec without them "
             "(--spec PATH) or drop `procedural` from --arms")
     colours = class_colours(inputs.train)
-    backgrounds = [r for r in inputs.train if r.clean_path is not None]
+    backgrounds = inputs.backgrounds()
     if not backgrounds:
         raise DefectforgeError(
-            f"dataset {inputs.dataset!r} has no clean references; drop `procedural` from --arms"
+            f"dataset {inputs.dataset!r} has no clean references; drop `procedural` from --arms "
+            "(or draw onto the real defect images: --onto defective)"
         )
     style = inputs.style()
     rng = np.random.default_rng(inputs.seed)
     samples, clean_paths = [], []
     for i in range(inputs.count):
         record, background, bundle = bundle_on_backgrounds(
-            library, backgrounds, i, inputs.seed * 1_000_003 + i, ImageRecord.load_clean,
-            seed_step=7919)
+            library, backgrounds, i, inputs.seed * 1_000_003 + i, inputs.background_image,
+            seed_step=7919, occupied=inputs.occupied)
         masks = [(d.class_name, d.mask, d.severity) for d in bundle.instances]
         image = paint_instances(background, masks, colours, rng)
         changed = changed_pixels(image, background)
-        instances = instances_from_masks([(n, visible_mask(m, changed)) for n, m, _ in masks],
-                                         inputs.categories, style, inputs.rng(i))
+        instances = inputs.kept(record) + instances_from_masks(
+            [(n, visible_mask(m, changed)) for n, m, _ in masks], inputs.categories, style, inputs.rng(i))
         samples.append((image, instances, inputs.provenance("procedural", i, bundle.spec_hash)))
-        clean_paths.append(record.clean_path)
-    sources = [r.image_path for r in inputs.train if r.instances] + clean_paths
-    return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=sources,
+        clean_paths.append(inputs.background_path(record))
+    return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=_sources(inputs, clean_paths),
                            clean_paths=clean_paths)
+
+
+def _sources(inputs: ArmInputs, clean_paths: list[Path | None]) -> list[Path]:
+    """What a drawn set read (for the leakage guard): the k defect images and the backgrounds."""
+    return [r.image_path for r in inputs.train if r.instances] + clean_paths
 
 
 def diffusion(inputs: ArmInputs) -> SyntheticSet:
@@ -175,7 +210,7 @@ def diffusion(inputs: ArmInputs) -> SyntheticSet:
         folder = inputs.out_dir / "generated"
         generate_set(inputs.dataset, _spec(inputs), inputs.generator_model,
                      GENERATE_FACTOR * inputs.count, folder, seed=inputs.seed,
-                     budget_path=inputs.budget_path)
+                     budget_path=inputs.budget_path, config={"onto": inputs.onto})
     if folder is None:
         raise DefectforgeError(
             "--arms diffusion needs a generated set: pass --generated DIR (a folder made by "

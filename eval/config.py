@@ -136,6 +136,10 @@ class EvalConfig(BaseModel):
     score_on: Literal["test", "val"] = Field(
         "test", description="test: score on the real test split; val: on the training split's "
         "images outside the k budget, to choose settings without looking at the test split")
+    onto: Literal["clean", "defective"] = Field(
+        "clean", description="where the copypaste, procedural and (generated here) diffusion arms "
+        "draw: clean: the k images' clean references; defective: the k real defect images, new "
+        "defects clear of the real ones, whose labels are kept (as `defectforge generate --onto`)")
     budget_seed: int = Field(0, description="seed of the k-image draw (same images for all arms)")
     budget_path: Path | None = Field(None, description="use this budget JSON instead of drawing")
     generated: Path | None = Field(None, description="generated COCO set for the diffusion arm")

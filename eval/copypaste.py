@@ -55,12 +55,17 @@ def cut_patches(records: list[ImageRecord]) -> list[Patch]:
 
 
 def paste_defects(
-    background: np.ndarray, patches: list[Patch], rng: np.random.Generator
+    background: np.ndarray, patches: list[Patch], rng: np.random.Generator,
+    occupied: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[tuple[Patch, np.ndarray]]]:
-    """Paste `patches` onto a copy of `background` without overlaps; returns the image and the
-    pasted (patch, mask) pairs."""
+    """Paste `patches` onto a copy of `background` without overlaps, and at least CONTEXT px clear
+    of `occupied` (the background's own defects); returns the image and the pasted (patch, mask)
+    pairs."""
     out = background.copy()
     taken = np.zeros(background.shape[:2], bool)
+    if occupied is not None:
+        kernel = np.ones((2 * CONTEXT + 1, 2 * CONTEXT + 1), np.uint8)
+        taken = cv2.dilate(occupied.astype(np.uint8), kernel) > 0
     instances = []
     for patch in patches:
         spot = best_spot(background, patch, taken, rng)

@@ -130,12 +130,18 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
     return report
 
 
+ADDED_LATER = {"onto": "clean"}
+"""Settings added after evaluation folders were written, keyed only away from these values: a
+folder of the earlier settings keeps its key and its finished runs."""
+
+
 def output_dir(config: EvalConfig, name: str) -> Path:
     """`runs/eval/<name>-k<k>-<profile>-<hash>` (hash of every setting that changes results,
     arms and seeds aside), or `out_dir`; finished arms and seeds in it are reused, so a folder
     holding results of other settings is refused."""
     keyed = config.model_dump(mode="json", exclude={"arms", "seeds", "out_dir", "experiment", "strict",
                                                     "register_name", "profile", "jobs"})
+    keyed = {key: value for key, value in keyed.items() if ADDED_LATER.get(key, object()) != value}
     text = json.dumps(keyed, sort_keys=True, indent=1)
     digest = hashlib.sha256(text.encode()).hexdigest()[:8]
     out = (Path(config.out_dir) if config.out_dir is not None else
@@ -294,7 +300,7 @@ def synthetic_set(ctx: Context, arm: str, seed: int, folder: Path) -> SyntheticS
             dataset=ctx.data.name, train=ctx.train, categories=ctx.data.categories,
             out_dir=folder, seed=seed, ratio=cfg.ratio, spec_path=ctx.data.spec_path,
             generated=cfg.generated, generator_model=cfg.generator_model,
-            budget_path=ctx.budget_path,
+            budget_path=ctx.budget_path, onto=cfg.onto,
         ))
         ctx.guard.check_inputs(synthetic.inputs, f"{arm} arm")
         ctx.guard.check_no_test([r.image_path for r in read_coco(synthetic.coco_path)],

@@ -233,7 +233,7 @@ def eval_config(cfg: CampaignConfig) -> dict[str, Any]:
                  "epochs": cfg.epochs, "imgsz": cfg.imgsz, "budget_seed": cfg.budget_seed,
                  "budget_path": cfg.out_dir / "budget.json",
                  "generated": cfg.out_dir / "generated" / "annotations.json",
-                 "spec_path": cfg.spec_path,
+                 "spec_path": cfg.spec_path, "onto": render_config(cfg)["onto"],  # baselines draw where generation does
                  "experiment": f"defectforge-{cfg.campaign_name}", **cfg.eval_options}  # fmt: skip
     settings = resolve_eval(cfg.dataset, cfg.eval_profile, **overrides).model_dump(mode="json")
     # one evaluation folder per settings: eval refuses a folder that holds other settings

@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
         tile: Annotated[int | None, typer.Option("--tile", help="train on tiles of this size (0: off)")] = None,
         test_limit: Annotated[int | None, typer.Option("--test-limit", help="first N test images (0: all)")] = None,
         score_on: Annotated[str | None, typer.Option("--score-on", help="test: the real test split; val: training images outside the budget (to choose settings)")] = None,
+        onto: Annotated[str | None, typer.Option("--onto", help="where copypaste, procedural (and a diffusion set generated here) draw: clean (the clean references) or defective (the real defect images, their labels kept)")] = None,
         jobs: Annotated[int | None, typer.Option("--jobs", help="detectors trained at once, one process each (results do not depend on it)")] = None,
         out: Annotated[Path | None, typer.Option("--out", help="output folder (default runs/eval/...)")] = None,
         experiment: Annotated[str | None, typer.Option("--experiment", help="MLflow experiment")] = None,
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
             generator_model=generator_model, budget_path=budget, spec_path=spec, epochs=epochs,
             model=model, schedule=schedule,
             imgsz=imgsz, val_imgsz=val_imgsz, batch=batch, device=device,
-            tile=tile, test_limit=test_limit, score_on=score_on, out_dir=out, jobs=jobs,
+            tile=tile, test_limit=test_limit, score_on=score_on, onto=onto, out_dir=out, jobs=jobs,
             experiment=experiment, strict=strict or None,
         )
         if str(config.detector.model).endswith(".pt"):

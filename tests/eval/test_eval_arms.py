@@ -178,6 +178,53 @@ def test_procedural_labels_are_the_pixels_that_changed(toy_dataset, tmp_path):
             assert not (inst.mask & ~changed).any()
 
 
+@pytest.mark.parametrize("arm", ["copypaste", "procedural"])
+def test_drawn_onto_the_real_defect_images_keeping_their_labels(toy_dataset, tmp_path, arm):
+    """onto defective: each image is one of the k defect images with new defects clear of its own;
+    the real labels come along marked `real`, the new ones are the pixels that changed."""
+    from pipeline.labels.visible import changed_pixels
+
+    inputs = arm_inputs(toy_dataset, tmp_path, onto="defective")
+    records = check_set(ARMS[arm](inputs), inputs)
+    sources = {r.image_path.resolve(): r for r in inputs.train if r.instances}
+    new_labels = 0
+    for record in records:
+        source = sources[record.clean_path.resolve()]  # the defect image it was drawn on
+        kept = [i for i in record.instances if i.kept_real]
+        assert [(i.class_name, i.bbox_xywh) for i in kept] == [
+            (i.class_name, i.bbox_xywh) for i in source.instances]
+        real = np.logical_or.reduce([i.mask for i in source.instances])
+        image = record.load_image()
+        assert np.array_equal(image[real], source.load_image()[real]), "real defects untouched"
+        changed = changed_pixels(image, source.load_image())
+        for inst in record.instances:
+            if not inst.kept_real:
+                new_labels += 1
+                assert not (inst.mask & real).any() and not (inst.mask & ~changed).any()
+    assert new_labels > 0
+
+
+def test_pasted_defects_keep_clear_of_the_occupied_pixels():
+    """On a flat board every spot matches equally and the first ones in scan order win: the
+    top-left corner, where the background's own defect is. The pastes must go elsewhere."""
+    import cv2
+
+    from eval.copypaste import CONTEXT, Patch, paste_defects
+
+    board = np.full((64, 64, 3), 90, np.uint8)
+    mask = np.zeros((6, 6), bool)
+    mask[1:5, 1:5] = True
+    patch = Patch("pit", np.full((6, 6, 3), 25, np.uint8), np.full((6, 6, 3), 90, np.uint8), mask,
+                  (0, 0, 0, 0))
+    occupied = np.zeros((64, 64), bool)
+    occupied[0:12, 0:12] = True
+    _, free = paste_defects(board, [patch] * 4, np.random.default_rng(0))
+    assert any((m & occupied).any() for _, m in free), "without `occupied` the corner is taken"
+    _, pasted = paste_defects(board, [patch] * 4, np.random.default_rng(0), occupied=occupied)
+    near = cv2.dilate(occupied.astype(np.uint8), np.ones((2 * CONTEXT + 1,) * 2, np.uint8)) > 0
+    assert len(pasted) == 4 and not any((m & near).any() for _, m in pasted)
+
+
 def test_each_seed_draws_its_own_subset_of_a_generated_set(toy_dataset, tmp_path):
     generated = tmp_path / "generated"
     records = read_coco(toy_dataset / "annotations" / "train.json")

@@ -36,3 +36,20 @@ def test_bad_values_are_user_errors(toy_dataset):
     assert result.exit_code != 0 and "unknown arms ['gan']" in str(result.exception)
     result = runner.invoke(app, ["evaluate", "--dataset", "x", "--seeds", "0,a"])
     assert "--seeds" in str(result.exception)
+
+
+def test_onto_is_checked_and_keeps_folders_of_earlier_settings(toy_dataset, tmp_path):
+    """--onto defective is its own setting (its own folder); a folder written before the setting
+    existed (its settings.json has no `onto`) still takes the default."""
+    import json
+
+    from eval.protocol import output_dir
+
+    result = runner.invoke(app, ["evaluate", "--dataset", str(toy_dataset), "--onto", "scrap"])
+    assert result.exit_code != 0 and "onto" in str(result.exception)
+    config = resolve_config(str(toy_dataset), "dev", out_dir=tmp_path / "eval")
+    folder = output_dir(config, "toy")
+    assert "onto" not in json.loads((folder / "settings.json").read_text())
+    assert output_dir(config, "toy") == folder
+    with pytest.raises(DefectforgeError, match="settings.json: this output folder"):
+        output_dir(config.model_copy(update={"onto": "defective"}), "toy")

@@ -49,6 +49,9 @@ def test_flow_demo_config_resolves_its_detector_settings():
     assert detector["model"] == "yolov8n-p2.yaml" and detector["imgsz"] == detector["val_imgsz"]
     assert detector["nbs"] == detector["batch"] and settings["tile"] is None
     assert len(settings["seeds"]) >= 3 and settings["schedule"] == "steps"  # a CI over seeds
+    # the baselines draw where generation draws, unless the evaluation overrides it
+    assert settings["onto"] == DEMO_CONFIG["render"]["onto"] == "defective"
+    assert eval_config(build_config({**DEMO_CONFIG, "eval_options": {"onto": "clean"}}))["onto"] == "clean"
 
 
 @pytest.mark.slow

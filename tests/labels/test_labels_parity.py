@@ -85,6 +85,8 @@ def test_tight_boxes_against_loose_ones_are_flagged(real, tmp_path):
 def test_class_mix_and_invisible_defects_are_flagged(real, tmp_path):
     result = parity_of_files(real, labelled_set(tmp_path / "holes", seed=1, classes=("hole",)))
     assert _failed(result) == {("class mix (TV distance)", "(all)")}
+    assert any("(all): the class mix is " in p and "(TV distance) from the real one" in p
+               for p in result.problems)
     blob = [row for row in result.rows if row.class_name == "blob" and row.ok is None]
     assert blob[0].tolerance.startswith("n/a: 8 real, 0 synthetic instances")
     result = parity_of_files(real, labelled_set(tmp_path / "faint", seed=1, hidden=8))
