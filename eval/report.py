@@ -153,6 +153,8 @@ SCORED_ON = {
     "val": "validation images (training-split images outside the k budget; the test split is "
            "left unseen, for choosing settings)",
 }
+SCORED_IMAGES = {"test": "test images", "val": "validation images"}
+"""What the bootstrap draws from, in the words of the report."""
 
 
 def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
@@ -174,7 +176,7 @@ def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
         "Each synthetic arm is compared "
         "with the strongest real-only run: full epochs (`real`) or a control trained for the "
         "arm's passes over the real images or its optimizer steps (`real-eN`: N epochs). Intervals: 95 % t-interval "
-        "over seeds (deltas paired by seed); [boot]: 95 % bootstrap over the test images (draws "
+        f"over seeds (deltas paired by seed); [boot]: 95 % bootstrap over the {SCORED_IMAGES[cfg.score_on]} (draws "
         "paired across arms). ultralytics' own mAP is shown for reference only.",
         "",
         "| arm | epochs | steps | COCOeval mAP50-95 | Δ vs reference | reference "
@@ -214,7 +216,7 @@ def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
 
 def verdict(report: EvalReport) -> str:
     """One sentence per synthetic arm: better, worse or not distinguishable from real-only
-    (by the seed interval; with one seed, by the bootstrap over test images). When no arm's
+    (by the seed interval; with one seed, by the bootstrap over the scored images). When no arm's
     detector learned to detect at all, that is the verdict: such runs cannot rank arms."""
     best = max(a.metrics["map50"].mean for a in report.arms)
     if best < LEARNED_MAP50:
@@ -229,7 +231,7 @@ def verdict(report: EvalReport) -> str:
         against = f"the stronger real-only run (`{a.reference}`)"
         if d.n == 1:
             out.append(f"- {a.arm}: {d.mean:+.3f} COCOeval mAP50-95 vs {against}; "
-                       + _test_verdict(a))
+                       + _test_verdict(a, SCORED_IMAGES[report.config.score_on]))
         elif d.low > 0:
             out.append(f"- {a.arm}: better than {against} ({d.mean:+.3f} COCOeval mAP50-95, "
                        "CI above 0).")
@@ -242,12 +244,12 @@ def verdict(report: EvalReport) -> str:
     return "\n".join(out) if out else "Only the real-only arm was run."
 
 
-def _test_verdict(arm: ArmSummary) -> str:
-    """One seed: what the bootstrap over test images says (seed spread is not covered)."""
+def _test_verdict(arm: ArmSummary, images: str) -> str:
+    """One seed: what the bootstrap over the scored `images` says (seed spread is not covered)."""
     d = arm.over_test.get(f"delta_{PRIMARY}")
     if d is None:
         return "one seed, no interval."
     where = ("above 0: better" if d.low > 0 else "below 0: worse" if d.high < 0
              else "spans 0: not distinguishable")
-    return (f"COCOeval delta {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] over test images {where} "
-            "on these test images (one training seed: seed-to-seed spread not covered).")
+    return (f"COCOeval delta {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] over {images} {where} "
+            f"on these {images} (one training seed: seed-to-seed spread not covered).")

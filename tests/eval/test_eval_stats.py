@@ -51,3 +51,24 @@ def test_verdict_says_when_no_detector_learned():
     assert "No detector learned" in verdict(flat) and "better" not in verdict(flat)
     learned = SimpleNamespace(arms=[arm("real", 0.40, 0, 0), arm("diffusion", 0.45, 0.01, 0.03)])
     assert verdict(learned).startswith("- diffusion: better than the stronger real-only run")
+
+
+def test_one_seed_verdict_names_the_images_it_was_scored_on():
+    from types import SimpleNamespace
+
+    from eval.report import ArmSummary, verdict
+
+    def arm(name, delta):
+        one = Interval(mean=0.4, low=0.4, high=0.4, n=1)
+        return ArmSummary(arm=name, seeds=[0], metrics={"map50": one, "coco_map50_95": one},
+                          delta={"coco_map50_95": Interval(mean=delta, low=delta, high=delta, n=1)},
+                          per_class_ap50={}, per_class_ap50_95={}, synthetic_images=10,
+                          reference=None if name == "real" else "real",
+                          over_test={"delta_coco_map50_95": Interval(mean=delta, low=0.01, high=0.03, n=1)})
+
+    for score_on, images in (("val", "validation images"), ("test", "test images")):
+        report = SimpleNamespace(arms=[arm("real", 0.0), arm("diffusion", 0.02)],
+                                 config=SimpleNamespace(score_on=score_on))
+        text = verdict(report)
+        assert f"over {images} above 0: better on these {images}" in text
+        assert score_on == "test" or "test images" not in text
