@@ -168,10 +168,10 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
     colours = class_colours(inputs.train)
     backgrounds = inputs.backgrounds()
     if not backgrounds:
+        lacking = "defect images in its budget" if inputs.onto == "defective" else (
+            "clean references (draw onto the real defect images instead: --onto defective)")
         raise DefectforgeError(
-            f"dataset {inputs.dataset!r} has no clean references; drop `procedural` from --arms "
-            "(or draw onto the real defect images: --onto defective)"
-        )
+            f"dataset {inputs.dataset!r} has no {lacking}; drop `procedural` from --arms")
     style = inputs.style()
     rng = np.random.default_rng(inputs.seed)
     samples, clean_paths = [], []
@@ -190,7 +190,7 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
                            clean_paths=clean_paths)
 
 
-def _sources(inputs: ArmInputs, clean_paths: list[Path | None]) -> list[Path]:
+def _sources(inputs: ArmInputs, clean_paths: list[Path]) -> list[Path]:
     """What a drawn set read (for the leakage guard): the k defect images and the backgrounds."""
     return [r.image_path for r in inputs.train if r.instances] + clean_paths
 
