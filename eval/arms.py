@@ -22,7 +22,7 @@ from eval.synthetic import (
     synthetic_count,
     write_synthetic,
 )
-from pipeline.data.records import ImageRecord, InstanceRecord
+from pipeline.data.records import ImageRecord, InstanceRecord, defect_pixels
 from pipeline.labels.style import AnnotationStyle, grow_box, learn_style
 from pipeline.labels.visible import changed_pixels, visible_mask
 
@@ -65,15 +65,11 @@ class ArmInputs:
 
     def kept(self, record: ImageRecord) -> list[InstanceRecord]:
         """The real labels a drawn image keeps: the background's own defects (`onto: defective`)."""
-        if self.onto == "clean":
-            return []
-        return [InstanceRecord(i.class_name, i.category_id, i.bbox_xywh, mask=i.mask,
-                               extra={**i.extra, "real": True}) for i in record.instances]
+        return [i.kept_on_drawn_image() for i in record.instances] if self.onto == "defective" else []
 
     def occupied(self, record: ImageRecord) -> np.ndarray | None:
-        """Pixels new defects keep clear of: the background's own defects, if it has any."""
-        kept = self.kept(record)
-        return np.logical_or.reduce([i.mask for i in kept]) if kept else None
+        """Pixels new defects keep clear of: the background's own defects (`onto: defective`)."""
+        return defect_pixels(record.instances) if self.onto == "defective" else None
 
     def style(self) -> AnnotationStyle:
         """The annotation style of the k real images (every synthetic box is drawn in it)."""

@@ -251,10 +251,10 @@ def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[
     `real_sizes` (per class, the real defect boxes) size `learned` regions."""
     from conditioning.bundle import bundle_on_backgrounds
     from conditioning.masks.learned import LEARNED
-    from pipeline.data.records import load_rgb
+    from pipeline.data.records import defect_pixels, load_rgb
 
     def occupied(path: Path):
-        return np.logical_or.reduce([i.mask for i in existing[str(path)]]) if existing else None
+        return defect_pixels(existing[str(path)]) if existing else None
 
     jobs, metas = [], []
     for index in chunk:
@@ -309,7 +309,7 @@ def _write_sample(out: Path, job: Job, meta: dict, result: Rendered, model: tupl
 def _image_record(out: Path, rec: dict, prepared):
     """One finished sample's record JSON as a COCO image record (its labelled instances, with their
     stored boxes), with its provenance and gate."""
-    from pipeline.data.records import ImageRecord, InstanceRecord
+    from pipeline.data.records import KEPT_REAL, ImageRecord, InstanceRecord
 
     instances = [InstanceRecord(i["class_name"], prepared.info.category_id(i["class_name"]), rle=i["rle"],
                                 bbox_xywh=i["bbox"],
@@ -317,7 +317,7 @@ def _image_record(out: Path, rec: dict, prepared):
                                        "attempts": i["attempts"]})
                  for i in rec["instances"] if i["rle"] is not None]
     instances += [InstanceRecord(k["class_name"], prepared.info.category_id(k["class_name"]), tuple(k["bbox"]),
-                                 rle=k["rle"], extra={"real": True}) for k in rec.get("kept", [])]
+                                 rle=k["rle"], extra={KEPT_REAL: True}) for k in rec.get("kept", [])]
     provenance = {"source": "defectforge", "spec_hash": rec["spec_hash"], "seed": rec["seed"],
                   "generator": rec["generator"], "revision": rec["revision"], "sample_id": rec["id"],
                   "gate_passed": rec["passed"]}

@@ -48,6 +48,15 @@ def mask_bbox(mask: np.ndarray) -> tuple[float, float, float, float]:
     )
 
 
+KEPT_REAL = "real"
+"""COCO annotation key marking a real label kept on a drawn image (`InstanceRecord.kept_real`)."""
+
+
+def defect_pixels(instances: list[InstanceRecord]) -> np.ndarray | None:
+    """The union of the instances' masks (pixels new defects keep clear of), None without any."""
+    return np.logical_or.reduce([i.mask for i in instances]) if instances else None
+
+
 class InstanceRecord:
     """One labelled defect. `mask` is a bool HxW array, decoded from `rle` on each access when
     the record was read from a file (keeps thousands of records small)."""
@@ -77,7 +86,12 @@ class InstanceRecord:
     def kept_real(self) -> bool:
         """A real defect's label kept on a generated image drawn onto a real defect image (`onto:
         defective`): in the image, but not generated."""
-        return bool(self.extra.get("real"))
+        return bool(self.extra.get(KEPT_REAL))
+
+    def kept_on_drawn_image(self) -> InstanceRecord:
+        """This real label as kept on an image drawn onto its own image (`kept_real`)."""
+        return InstanceRecord(self.class_name, self.category_id, self.bbox_xywh, self._mask, rle=self.rle,
+                              extra={**self.extra, KEPT_REAL: True})
 
     @property
     def mask(self) -> np.ndarray:
