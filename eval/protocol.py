@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
 from rich.console import Console
 from rich.markup import escape
 
@@ -47,6 +48,8 @@ SET_MARKER = "set.json"
 """A finished synthetic set (under <arm>/seed<s>/synthetic/); present means it is reused."""
 PARITY = "parity.json"
 """The label parity of a synthetic set against the k real images (beside its SET_MARKER)."""
+RUN_LOCK = ".training.lock"
+"""Held by the process training a run (filelock): one run is never trained twice at once."""
 
 
 @dataclass(frozen=True)
@@ -93,25 +96,8 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
     from eval.publish import publish_report
 
     console = console or Console()
-    # 1. inputs: prepared data, the k-image budget, the real test split
-    data = load_data(config)
-    if "procedural" in config.arms and data.spec_path is None:
-        raise DefectforgeError(
-            f"dataset {data.name!r} has no defects.yaml: the procedural arm needs a spec "
-            "(--spec PATH), or drop it from --arms"
-        )
-    out = output_dir(config, data.name)
-    train, budget_path = budget_records(data, config, out)
-    test = test_records(data, config, train)
-    # 2. leakage guard: no test image among the k images or their clean references
-    allowed = [r.image_path for r in train] + [r.clean_path for r in train if r.clean_path]
-    guard = LeakageGuard([r.image_path for r in test], allowed)
-    guard.check_no_test(allowed, "real training")
-    # 3. the real sets on disk, exported once
-    ctx = Context(config, data, out, train, budget_path,
-                  write_subset(train, data.categories, out / "real" / "annotations.json"),
-                  export_test(test, data.categories, out / "test"), guard,
-                  load_library(data.spec_path) if data.spec_path is not None else None)
+    ctx = evaluation_context(config)
+    data = ctx.data
     # 4. every arm's synthetic set per seed, its schedule, and the real-only controls
     plan = plan_runs(ctx)
     # 5. every planned detector under one MLflow parent run
@@ -128,6 +114,42 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
     console.print(f"report: {Path(report.report_dir) / 'summary.md'}", soft_wrap=True)
     console.print(f"open it in MLflow: [bold]{tracking.ui_command()}[/]", soft_wrap=True)
     return report
+
+
+def evaluation_context(config: EvalConfig) -> Context:
+    """Steps 1-3 of an evaluation: its inputs, the leakage guard, the real sets on disk."""
+    # 1. inputs: prepared data, the k-image budget, the real test split
+    data = load_data(config)
+    if "procedural" in config.arms and data.spec_path is None:
+        raise DefectforgeError(
+            f"dataset {data.name!r} has no defects.yaml: the procedural arm needs a spec "
+            "(--spec PATH), or drop it from --arms"
+        )
+    out = output_dir(config, data.name)
+    train, budget_path = budget_records(data, config, out)
+    test = test_records(data, config, train)
+    # 2. leakage guard: no test image among the k images or their clean references
+    allowed = [r.image_path for r in train] + [r.clean_path for r in train if r.clean_path]
+    guard = LeakageGuard([r.image_path for r in test], allowed)
+    guard.check_no_test(allowed, "real training")
+    # 3. the real sets on disk, exported once
+    return Context(config, data, out, train, budget_path,
+                   write_subset(train, data.categories, out / "real" / "annotations.json"),
+                   export_test(test, data.categories, out / "test"), guard,
+                   load_library(data.spec_path) if data.spec_path is not None else None)
+
+
+def train_real_arm(config: EvalConfig) -> list[Path]:
+    """Train the real-only arm's seeds ahead of the rest of `config`'s evaluation, one detector
+    at a time in this process (a campaign runs this beside its generator: these runs need no
+    synthetic set). Writes the run folders `run_evaluation` writes, which then reuses them (a
+    run still training is waited for, never trained twice); no MLflow runs, no report.
+    Returns the run folders."""
+    ctx = evaluation_context(config.model_copy(update={"arms": ["real"]}))
+    plan = plan_runs(ctx)
+    for run in plan:
+        train_one(ctx, run)
+    return [run_folder(ctx, run.arm, run.seed) for run in plan]
 
 
 ADDED_LATER = {"onto": "clean"}
@@ -249,13 +271,19 @@ def train_all(ctx: Context, plan: list[PlannedRun]) -> None:
 
 def train_one(ctx: Context, run: PlannedRun) -> None:
     """One planned run: train, score on the real test split, result.json; everything it
-    prints goes to the run's train.log."""
+    prints goes to the run's train.log. Holds the run's lock file while it works: another
+    process on the same folder (`train_real_arm` beside the evaluation) waits, then finds the
+    result and trains nothing."""
     folder = run_folder(ctx, run.arm, run.seed)
-    with output_to(folder / TRAIN_LOG):
-        synthetic = None if run.real_only else load_set(folder / "synthetic" / SET_MARKER)
-        result, detections = train_and_score(ctx, run, folder, synthetic)
-    write_json(folder / DETECTIONS, detections)
-    write_bytes(folder / RESULT, result.model_dump_json(indent=1).encode())
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / RUN_LOCK):
+        if (folder / RESULT).is_file():
+            return
+        with output_to(folder / TRAIN_LOG):
+            synthetic = None if run.real_only else load_set(folder / "synthetic" / SET_MARKER)
+            result, detections = train_and_score(ctx, run, folder, synthetic)
+        write_json(folder / DETECTIONS, detections)
+        write_bytes(folder / RESULT, result.model_dump_json(indent=1).encode())
 
 
 def log_run(ctx: Context, run: PlannedRun) -> RunResult:

@@ -17,6 +17,7 @@ from flows.cache_keys import content_hash
 from flows.campaign_config import CampaignConfig, load_campaign_config
 from flows.dask_runner import task_runner_for
 from flows.progress import report
+from flows.real_ahead import RealArmAhead
 from pipeline.data.atomic import write_json
 from pipeline.offline import configure_offline_environment
 from pipeline.paths import runs_root
@@ -36,9 +37,11 @@ def synthesize_and_evaluate(
     budget_path: str,
     render: dict[str, Any],
     evaluation_settings: dict[str, Any],
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Steps 3-4 on the configured task runner (threads, or Dask workers): generation mapped
-    over sample ranges with its gate, one COCO file, its YOLO export, the detector arms."""
+    over sample ranges with its gate (`threads`: torch threads of a local generation task), one
+    COCO file, its YOLO export, the detector arms."""
     generated = cfg.out_dir / "generated"
     ranges = batch_ranges(cfg.count, cfg.batch_size)
     tasks.clean_partial_files(str(generated))
@@ -54,6 +57,7 @@ def synthesize_and_evaluate(
         out_dir=unmapped(str(generated)),
         budget_path=unmapped(budget_path),
         render=unmapped(render),
+        threads=unmapped(threads),
     )
     report("generation", 0, len(futures))
     for done, _ in enumerate(as_completed(futures), start=1):
@@ -84,6 +88,11 @@ def synthesize_and_evaluate(
     report("evaluation")
     return {"batches": batches, "generation": coco, "yolo": data_yaml, "evaluation": evaluation,
             "skipped_arms": skipped}  # fmt: skip
+
+
+def trains_real_arm(cfg: CampaignConfig) -> bool:
+    """Whether the campaign evaluates a real-only arm, which can train before anything is generated."""
+    return cfg.evaluate and "real" in cfg.arms
 
 
 def arms_to_run(arms: list[str], generation: dict[str, Any]) -> list[str]:
@@ -146,22 +155,24 @@ def campaign(
     )  # fmt: skip
     report("data")
 
-    # 2. the generator: reused when one matches the data manifest and the training config
-    model_key = content_hash(
-        {"data": data["manifest_hash"], "budget": [cfg.real_budget, cfg.budget_seed],
-         "train": train_config}
-    )  # fmt: skip
-    model = use_model(cfg.model_path) if cfg.model_path else cached(
-        tasks.train_generator, lambda result: Path(result["model_dir"]) / "model_card.json",
-        cfg.dataset, budget_path, str(runs_root() / "models" / f"{cfg.dataset}-{model_key}"),
-        train_config, model_key,
-    )  # fmt: skip
-    report("generator")
-
-    # 3-4. generation + gate, COCO + YOLO, detector arms and the MLflow report
-    results = synthesize_and_evaluate.with_options(task_runner=task_runner_for(cfg))(
-        cfg, data, spec_hash, model, budget_path, render, evaluation_settings
-    )
+    # 2-4. the real-only detectors train beside the generator, which is reused when one
+    # matches the data manifest and the training config; then generation + gate, COCO + YOLO,
+    # the other detector arms and the MLflow report
+    with RealArmAhead(evaluation_settings if trains_real_arm(cfg) else None) as ahead:
+        model_key = content_hash(
+            {"data": data["manifest_hash"], "budget": [cfg.real_budget, cfg.budget_seed],
+             "train": train_config}
+        )  # fmt: skip
+        model = use_model(cfg.model_path) if cfg.model_path else cached(
+            tasks.train_generator, lambda result: Path(result["model_dir"]) / "model_card.json",
+            cfg.dataset, budget_path, str(runs_root() / "models" / f"{cfg.dataset}-{model_key}"),
+            train_config, model_key, ahead.threads,
+        )  # fmt: skip
+        report("generator")
+        results = synthesize_and_evaluate.with_options(task_runner=task_runner_for(cfg))(
+            cfg, data, spec_hash, model, budget_path, render, evaluation_settings,
+            ahead.threads if cfg.runner == "local" else None,
+        )  # fmt: skip
 
     # 5. the trend: this campaign's key metrics as one point on the campaign's MLflow trend run
     generation = results["generation"]
@@ -172,7 +183,7 @@ def campaign(
                            (results["evaluation"] or {}).get("parent_run_id"))
 
     summary = {**campaign_summary(cfg, results), "realism": realism, "key_metrics": points,
-               "trend_step": step}
+               "trend_step": step, "real_arm_ahead": ahead.outcome}
     write_json(cfg.out_dir / "summary.json", summary)
     logger.info("campaign %s done: %s", cfg.campaign_name, cfg.out_dir / "summary.json")
     return summary

@@ -63,12 +63,16 @@ def choose_budget(train_coco: str, k: int, seed: int, out_path: str, manifest_ha
     **RETRY,
 )
 def train_generator(
-    dataset: str, budget_path: str, out_dir: str, config: dict[str, Any], model_key: str
+    dataset: str, budget_path: str, out_dir: str, config: dict[str, Any], model_key: str,
+    threads: int | None = None,
 ) -> dict[str, str]:
-    """Train the generator on the budget (resuming), or reuse the finished one in `out_dir`."""
+    """Train the generator on the budget (resuming), or reuse the finished one in `out_dir`;
+    `threads`: torch threads (None: the process's)."""
     from pipeline.models import model_revision
+    from pipeline.threads import use_threads
     from pipeline.train import train_generator as train
 
+    use_threads(threads)
     logger = get_run_logger()
     finished = (Path(out_dir) / "model_card.json").is_file()
     logger.info(
@@ -108,10 +112,14 @@ def generate_batch(
     out_dir: str,
     budget_path: str,
     render: dict[str, Any],
+    threads: int | None = None,
 ) -> dict[str, Any]:
-    """Generate (resuming) samples start..stop-1 with their gate verdicts; returns their counts."""
+    """Generate (resuming) samples start..stop-1 with their gate verdicts; returns their counts.
+    `threads`: torch threads (None: the worker's)."""
     from flows.batch_generation import generate_range
+    from pipeline.threads import use_threads
 
+    use_threads(threads)
     result = generate_range(
         dataset, Path(spec_path), Path(model_dir), start, stop, Path(out_dir),
         seed=seed, revision=revision, budget_path=Path(budget_path), render_options=render,

@@ -42,3 +42,20 @@ def configure_threads() -> int:
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
     return threads
+
+
+def threads_beside(processes: int) -> int:
+    """torch threads for this process while `processes` single-threaded processes run beside
+    it: its current count less theirs, at least one."""
+    import torch
+
+    return max(1, torch.get_num_threads() - processes)
+
+
+def use_threads(count: int | None) -> None:
+    """Set torch's thread count in the calling thread (None: leave it); a campaign's task threads
+    call it, since OpenMP keeps a count per thread."""
+    if count is not None:
+        import torch
+
+        torch.set_num_threads(count)

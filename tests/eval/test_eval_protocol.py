@@ -236,3 +236,61 @@ def test_oversample_and_synthetic_first_schedules(toy_dataset, tmp_path, mlflow_
     assert [a.arm for a in first.arms] == ["real", "copypaste", "real-e4"]
     strongest = max(("real", "real-e4"), key=lambda a: first.arm(a).metrics["coco_map50_95"].mean)
     assert first.arm("copypaste").reference == strongest
+
+
+@pytest.mark.slow
+def test_the_real_arm_trained_ahead_is_reused_by_the_evaluation(toy_dataset, tmp_path,
+                                                                 mlflow_store):
+    """`train_real_arm` trains only the real-only arm's seeds (no synthetic set, no MLflow run);
+    the evaluation of the same settings then reuses them and trains the rest."""
+    import mlflow
+
+    from eval.protocol import train_real_arm
+
+    config = resolve_config(
+        str(toy_dataset), "quick", real_budget=8, arms=["real", "copypaste"], seeds=[0, 1],
+        ratio=1.0, test_limit=4, epochs=1, imgsz=64, val_imgsz=96, batch=8, workers=0,
+        device="cpu", out_dir=tmp_path / "eval", experiment="toy-ahead", jobs=1,
+    )
+    folders = train_real_arm(config)
+    arms = tmp_path / "eval" / "arms"
+    assert folders == [arms / "real" / "seed0", arms / "real" / "seed1"]
+    assert sorted(p.name for p in arms.iterdir()) == ["real"]
+    assert mlflow.MlflowClient(mlflow_store).get_experiment_by_name("toy-ahead") is None
+    before = {f: (f / "result.json").read_bytes() for f in folders}
+
+    report = run_evaluation(config)
+    assert {f: (f / "result.json").read_bytes() for f in folders} == before
+    assert [a.arm for a in report.arms] == ["real", "copypaste"]
+    assert (arms / "copypaste" / "seed1" / "result.json").is_file()
+
+
+def test_a_run_another_process_is_training_is_waited_for_not_trained_again(toy_dataset, tmp_path):
+    """While another process holds a run's lock, `train_one` waits; when that process leaves a
+    result, it returns without training (the run folder gets no detector)."""
+    import threading
+
+    from filelock import FileLock
+
+    from eval.protocol import RESULT, RUN_LOCK, evaluation_context, plan_runs, run_folder, train_one
+
+    config = resolve_config(
+        str(toy_dataset), "quick", real_budget=8, arms=["real"], seeds=[0], test_limit=4,
+        epochs=1, imgsz=64, val_imgsz=96, batch=8, workers=0, device="cpu",
+        out_dir=tmp_path / "eval", jobs=1,
+    )
+    ctx = evaluation_context(config)
+    [run] = plan_runs(ctx)
+    folder = run_folder(ctx, run.arm, run.seed)
+    folder.mkdir(parents=True)
+    lock = FileLock(folder / RUN_LOCK)
+    with lock:
+        waiting = threading.Thread(target=train_one, args=(ctx, run))
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive() and not (folder / RESULT).exists()
+        (folder / RESULT).write_text('{"trained": "elsewhere"}')
+    waiting.join(timeout=60)
+    assert not waiting.is_alive()
+    assert (folder / RESULT).read_text() == '{"trained": "elsewhere"}'
+    assert not (folder / "detector").exists()

@@ -1,0 +1,82 @@
+"""A campaign's real-only detectors need no generator: they train in a process of their own while
+the generator trains and draws, and the evaluation then reuses them.
+
+`RealArmAhead` starts that process (`eval.protocol.train_real_arm`, one detector at a time, so it
+takes one core) and says how many torch threads the generator keeps beside it. Runs are locked
+per folder, so the evaluation waits for a run still training instead of training it twice. If the
+campaign fails, the process is stopped; a run it leaves half-trained has no result and is trained
+again by the next campaign run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from prefect import get_run_logger
+
+from pipeline.threads import threads_beside
+
+
+def train_real_arm_quietly(settings: dict[str, Any], log_dir: str) -> None:
+    """The process's target: what it prints goes to `log_dir`, each run's output to its train.log."""
+    from eval.config import EvalConfig
+    from eval.protocol import train_real_arm
+    from eval.train_display import quiet_worker
+    from pipeline.offline import configure_offline_environment
+
+    quiet_worker(log_dir)
+    configure_offline_environment()
+    train_real_arm(EvalConfig.model_validate(settings))
+
+
+class RealArmAhead:
+    """`with RealArmAhead(settings) as ahead:` trains the `real` arm of the evaluation `settings`
+    (a dict of `eval.config.EvalConfig`) beside the block; `settings=None`: nothing to train."""
+
+    def __init__(self, settings: dict[str, Any] | None):
+        self.settings = settings
+        self.process: multiprocessing.process.BaseProcess | None = None
+
+    @property
+    def outcome(self) -> dict[str, Any] | None:
+        """The process's pid and exit code once it ended (None: no process)."""
+        if self.process is None:
+            return None
+        return {"pid": self.process.pid, "exit_code": self.process.exitcode}
+
+    @property
+    def threads(self) -> int | None:
+        """torch threads for the generator while the process runs (None: unchanged)."""
+        return threads_beside(1) if self.process is not None else None
+
+    def __enter__(self) -> RealArmAhead:
+        if self.settings is None:
+            return self
+        log_dir = Path(self.settings["out_dir"]) / "logs"
+        self.process = multiprocessing.get_context("spawn").Process(
+            target=train_real_arm_quietly, args=(self.settings, str(log_dir)),
+            name="real-arm-ahead", daemon=True,
+        )  # fmt: skip
+        self.process.start()
+        get_run_logger().info(
+            "real-only detectors: training beside the generator (process %d, logs in %s)",
+            self.process.pid, log_dir,
+        )  # fmt: skip
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self.process is None:
+            return
+        if kind is not None:
+            self.process.terminate()
+        self.process.join()
+        if kind is None and self.process.exitcode != 0:
+            get_run_logger().warning(
+                "the real-only detectors beside the generator stopped with exit code %s (see "
+                "%s/logs); the evaluation trained the missing ones itself",
+                self.process.exitcode, self.settings["out_dir"],
+            )  # fmt: skip
