@@ -38,6 +38,8 @@ class DetectorConfig(BaseModel):
     device: str = Field("", description="'' lets ultralytics pick (cuda:0 when present), or 'cpu'")
     mosaic: float = Field(1.0, ge=0, le=1, description="ultralytics mosaic probability")
     close_mosaic: int = Field(10, ge=0, description="epochs at the end without mosaic")
+    scale: float = Field(0.5, ge=0, lt=1, description="ultralytics scale augmentation: images "
+                         "resized by a random factor in [1 - scale, 1 + scale]")
     nbs: int = Field(64, ge=1, description="nominal batch: gradients accumulate to it (batch < nbs)")
     warmup_epochs: float = Field(3.0, ge=0, description="learning-rate warm-up epochs")
     optimizer: Literal["auto", "SGD", "AdamW"] = Field(

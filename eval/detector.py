@@ -104,6 +104,7 @@ def train_detector(data_yaml: Path, run_dir: Path, cfg: DetectorConfig, seed: in
         save=False,
         mosaic=cfg.mosaic,
         close_mosaic=min(cfg.close_mosaic, cfg.epochs),
+        scale=cfg.scale,
         nbs=cfg.nbs,
         warmup_epochs=cfg.warmup_epochs,
         patience=cfg.epochs + 1,  # no early stop: with save=False it would leave no weights

@@ -166,7 +166,7 @@ DEMO_CONFIG: dict[str, Any] = {
     "imgsz": 128,
     "eval_options": {"model": "yolov8n-p2.yaml", "val_imgsz": 128, "tile": 0, "ratio": 2.0,
                      "test_limit": 100, "batch": 4, "nbs": 4, "close_mosaic": 20, "workers": 0,
-                     "optimizer": "SGD", "lr0": 0.01},
+                     "optimizer": "SGD", "lr0": 0.01, "scale": 0.25},
 }
 
 

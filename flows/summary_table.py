@@ -27,6 +27,11 @@ def _delta(value: dict[str, Any] | None) -> str:
     return f"{sign}{value['mean']:.3f} [{value['low']:+.3f}, {value['high']:+.3f}]"
 
 
+SCORED_ON = {"test": "the real test split",
+             "val": "real validation images (train split, outside the budget)"}
+"""`score_on` setting -> the images the table's figures were measured on."""
+
+
 def arm_table(evaluation: dict[str, Any]) -> Table:
     """One column per arm and real-only control (narrow terminals fit 2-3 arms): the primary
     figure, COCOeval mAP50-95, with the 95 % CI over seeds and the seed-paired delta against the
@@ -36,9 +41,10 @@ def arm_table(evaluation: dict[str, Any]) -> Table:
     epochs: dict[str, set] = {}
     for run in evaluation.get("runs", []):
         epochs.setdefault(run["arm"], set()).add(run.get("epochs"))
-    table = Table(title="Detector arms on the real test split", caption=(
-        "CI: 95 % over training seeds; boot: 95 % bootstrap over test images (seed spread not "
-        "in it)"))
+    scored = SCORED_ON[(evaluation.get("config") or {}).get("score_on", "test")]
+    table = Table(title=f"Detector arms on {scored}", caption=(
+        "CI: 95 % over training seeds; boot: 95 % bootstrap over the scored images (seed spread "
+        "not in it)"))
     table.add_column("", no_wrap=True, min_width=len("ultralytics mAP50 [CI]"))
     for arm in arms:
         table.add_column(arm["arm"], justify="right")

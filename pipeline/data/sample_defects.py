@@ -58,26 +58,30 @@ def open_(board: Board, rng: np.random.Generator) -> Drawn:
         return None
     net = board.nets[centre]
     half_width = _distance(board.nets == net)[centre]
-    cut = _disk(trace.shape, centre, half_width + rng.uniform(2.5, 5))
+    cut = _disk(trace.shape, centre, half_width + rng.uniform(3.5, 6))
     mask = cut & (board.nets == net) & ~board.pads
     return _with_copper(board, board.copper & ~mask, mask)
 
 
 def short(board: Board, rng: np.random.Generator) -> Drawn:
-    """A thin copper bridge between two different nets less than 20 px apart."""
-    nets = board.nets
+    """A thin copper bridge between the traces of two different nets 4-20 px apart.
+
+    Pads are left out at both ends: a bridge from a trace to a pad looks like the trace's own
+    connection, which no detector can tell from a short.
+    """
+    nets, trace = board.nets, _traces(board)
     for _ in range(20):
-        start = _pick(rng, _edge(nets > 0))
+        start = _pick(rng, _edge(trace))
         if start is None:
             return None
         y0, x0 = max(start[0] - 20, 0), max(start[1] - 20, 0)
-        window = nets[y0 : start[0] + 21, x0 : start[1] + 21]
-        ys, xs = np.nonzero((window > 0) & (window != nets[start]))
+        window = (slice(y0, start[0] + 21), slice(x0, start[1] + 21))
+        ys, xs = np.nonzero(trace[window] & (nets[window] != nets[start]))
         if len(xs) == 0:
             continue
         distance = np.hypot(ys + y0 - start[0], xs + x0 - start[1])
         nearest = int(np.argmin(distance))
-        if not 3 < distance[nearest] < 20:
+        if not 4 < distance[nearest] < 20:
             continue
         bridge = np.zeros(nets.shape, np.uint8)
         end = (int(xs[nearest] + x0), int(ys[nearest] + y0))
@@ -100,9 +104,9 @@ def spur(board: Board, rng: np.random.Generator) -> Drawn:
         if np.hypot(*normal) < 1e-3:
             continue
         normal /= np.hypot(*normal)
-        length = rng.uniform(7, 14)
+        length = rng.uniform(10, 18)
         tip = np.array(base) + normal * length
-        side = np.array([-normal[1], normal[0]]) * rng.uniform(2, 3.5)
+        side = np.array([-normal[1], normal[0]]) * rng.uniform(2.5, 4)
         poly = np.array([np.array(base) + side, tip, np.array(base) - side])[:, ::-1]
         canvas = np.zeros(trace.shape, np.uint8)
         cv2.fillPoly(canvas, [np.round(poly).astype(np.int32)], 1)
@@ -115,20 +119,29 @@ def spur(board: Board, rng: np.random.Generator) -> Drawn:
 
 
 def mousebite(board: Board, rng: np.random.Generator) -> Drawn:
-    """Two to four small bites out of a trace edge."""
+    """Three to five small bites out of the edge of a trace at least 6 px wide that leave it
+    connected (bites that cut it through make an open, not a mousebite)."""
     trace = _traces(board)
-    base = _pick(rng, _edge(trace) & (_distance(~board.pads) > 6))
-    if base is None:
-        return None
-    net = board.nets == board.nets[base]
-    bites = np.zeros(trace.shape, bool)
-    for _ in range(int(rng.integers(2, 5))):
-        near = _edge(net & ~board.pads) & _disk(trace.shape, base, 7)
-        spot = _pick(rng, near)
-        if spot is not None:
-            bites |= _disk(trace.shape, spot, rng.uniform(2.2, 3.5))
-    mask = bites & net & ~board.pads
-    return _with_copper(board, board.copper & ~mask, mask)
+    wide = cv2.dilate((_distance(trace) >= 3).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    for _ in range(20):
+        base = _pick(rng, _edge(trace) & wide & (_distance(~board.pads) > 6))
+        if base is None:
+            return None
+        net = board.nets == board.nets[base]
+        bites = np.zeros(trace.shape, bool)
+        for _ in range(int(rng.integers(3, 6))):
+            spot = _pick(rng, _edge(net & ~board.pads) & _disk(trace.shape, base, 7))
+            if spot is not None:
+                bites |= _disk(trace.shape, spot, rng.uniform(2.5, 3.5))
+        mask = bites & net & ~board.pads
+        if _pieces(net & board.copper & ~mask) == _pieces(net & board.copper):
+            return _with_copper(board, board.copper & ~mask, mask)
+    return None
+
+
+def _pieces(layer: np.ndarray) -> int:
+    """Connected pieces of a layer (8-connected)."""
+    return cv2.connectedComponents(layer.astype(np.uint8), connectivity=8)[0] - 1
 
 
 def copper(board: Board, rng: np.random.Generator) -> Drawn:
@@ -139,7 +152,7 @@ def copper(board: Board, rng: np.random.Generator) -> Drawn:
     if centre is None:
         return None
     angles = np.sort(rng.uniform(0, 2 * np.pi, 9))
-    radii = rng.uniform(2, 6, 9)
+    radii = rng.uniform(3, 8, 9)
     poly = np.stack([centre[1] + radii * np.cos(angles), centre[0] + radii * np.sin(angles)], 1)
     canvas = np.zeros(board.copper.shape, np.uint8)
     cv2.fillPoly(canvas, [np.round(poly).astype(np.int32)], 1)
@@ -149,7 +162,7 @@ def copper(board: Board, rng: np.random.Generator) -> Drawn:
 
 def pin_hole(board: Board, rng: np.random.Generator) -> Drawn:
     """A small round hole through copper, away from its edge and drilled holes."""
-    radius = rng.uniform(2.0, 3.2)
+    radius = rng.uniform(2.6, 3.8)
     inside = (_distance(board.copper) > radius + 1.5) & (_distance(~board.holes) > radius + 3)
     centre = _pick(rng, inside)
     if centre is None:

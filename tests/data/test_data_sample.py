@@ -59,3 +59,36 @@ def test_bundled_sample_dataset(runs):
     assert splits["train"]["images"] + splits["test"]["images"] == 300
     assert all(n > 0 for n in splits["train"]["instances_per_class"].values())
     assert prepared.records("test")[0].load_image().shape == (128, 128, 3)
+
+
+def _pieces(layer):
+    import cv2
+
+    return cv2.connectedComponents(layer.astype(np.uint8), connectivity=8)[0] - 1
+
+
+def test_shorts_join_two_traces_and_mousebites_leave_their_trace_connected():
+    """A short bridges the traces of two nets (a bridge to a pad looks like the trace's own
+    connection); a mousebite never cuts its trace through (that would be an open)."""
+    import cv2
+
+    from pipeline.data.sample_board import make_board
+    from pipeline.data.sample_defects import mousebite, short
+
+    shorts = bites = 0
+    for seed in range(40):
+        board, rng = make_board(seed, 128), np.random.default_rng(seed)
+        drawn = short(board, rng)
+        if drawn is not None:
+            mask = drawn[1]
+            rim = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~mask
+            traces = (board.nets > 0) & ~board.pads
+            assert len(set(np.unique(board.nets[rim & traces])) - {0}) >= 2, seed
+            shorts += 1
+        drawn = mousebite(board, rng)
+        if drawn is not None:
+            bitten, mask = drawn
+            net = board.nets == board.nets[mask][0]
+            assert _pieces(net & bitten.copper) == _pieces(net & board.copper), seed
+            bites += 1
+    assert shorts > 20 and bites > 20

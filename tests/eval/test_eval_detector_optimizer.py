@@ -1,5 +1,6 @@
-"""The detector's optimizer and initial learning rate reach ultralytics (the demo trains with SGD),
-and early stopping is off (with save=False an early stop would leave no weights)."""
+"""The detector's optimizer, initial learning rate and scale augmentation reach ultralytics (the
+demo trains with SGD at scale 0.25), and early stopping is off (with save=False an early stop
+would leave no weights)."""
 
 import json
 
@@ -12,17 +13,17 @@ from eval.trainset import export_train
 
 
 @pytest.mark.slow
-def test_optimizer_and_lr0_are_used(toy_dataset, tmp_path):
-    optimizer, lr0 = "SGD", 0.02
+def test_optimizer_lr0_and_scale_are_used(toy_dataset, tmp_path):
+    optimizer, lr0, scale = "SGD", 0.02, 0.25
     coco = toy_dataset / "annotations" / "train.json"
     categories = json.loads(coco.read_text())["categories"]
     data_yaml = export_train([coco], categories, tmp_path / "data")
     cfg = DetectorConfig(epochs=1, imgsz=64, batch=8, workers=0, device="cpu", close_mosaic=0,
-                         nbs=8, warmup_epochs=0.0, optimizer=optimizer, lr0=lr0)
+                         nbs=8, warmup_epochs=0.0, optimizer=optimizer, lr0=lr0, scale=scale)
     weights = train_detector(data_yaml, tmp_path / "run", cfg, 0)
 
     args = yaml.safe_load((weights.parents[1] / "args.yaml").read_text())
-    assert (args["optimizer"], args["lr0"]) == (optimizer, lr0)
+    assert (args["optimizer"], args["lr0"], args["scale"]) == (optimizer, lr0, scale)
     assert args["patience"] > cfg.epochs
 
 

@@ -1,4 +1,5 @@
-"""The campaign's final table shows an interval per arm even with one training seed."""
+"""The campaign's final table shows an interval per arm even with one training seed, and says
+which images it was scored on."""
 
 from rich.console import Console
 
@@ -35,3 +36,11 @@ def test_one_seed_gets_the_test_bootstrap_interval_and_the_paired_delta():
     assert [cell.strip() for cell in lines["epochs"].split("│")[2:4]] == ["140", "93"]
     assert "+0.050" in lines["Δ vs ref [CI]"]
     assert [cell.strip() for cell in lines["ref"].split("│")[2:4]] == ["-", "real"]
+
+
+def test_the_title_names_the_images_scored():
+    evaluation = {"arms": [], "runs": []}
+    for score_on, words in [("test", "the real test split"), ("val", "real validation images")]:
+        console = Console(width=120, record=True)
+        console.print(arm_table({**evaluation, "config": {"score_on": score_on}}))
+        assert words in " ".join(console.export_text().split())  # the title wraps
