@@ -36,7 +36,7 @@ def arm_table(evaluation: dict[str, Any]) -> Table:
     """One column per arm and real-only control (narrow terminals fit 2-3 arms): the primary
     figure, COCOeval mAP50-95, with the 95 % CI over seeds and the seed-paired delta against the
     stronger real-only run (`ref` names it), its 95 % bootstrap interval over the test images
-    (draws paired across arms), and ultralytics' mAP50 for reference."""
+    (draws paired across arms), COCOeval's mAP50 and ultralytics' mAP50 for reference."""
     arms = evaluation.get("arms", [])
     epochs: dict[str, set] = {}
     for run in evaluation.get("runs", []):
@@ -64,6 +64,7 @@ def arm_table(evaluation: dict[str, Any]) -> Table:
     row("ref", lambda a: a.get("reference") or "-")
     row("Δ vs ref [CI]", delta("delta", "coco_map50_95"))
     row("Δ vs ref [boot]", delta("over_test", "delta_coco_map50_95"))
+    row("COCO mAP50 [CI]", lambda a: _interval(a["metrics"].get("coco_map50")))
     row("ultralytics mAP50 [CI]", lambda a: _interval(a["metrics"].get("map50")))
     return table
 

@@ -15,7 +15,8 @@ def test_one_seed_gets_the_test_bootstrap_interval_and_the_paired_delta():
     evaluation = {
         "arms": [
             {"arm": "real", "seeds": [0], "synthetic_images": 0, "reference": None,
-             "metrics": {"map50": one, "coco_map50_95": one}, "delta": {},
+             "metrics": {"map50": one, "coco_map50": interval(0.3, 0.25, 0.35, 3),
+                         "coco_map50_95": one}, "delta": {},
              "over_test": {"coco_map50_95": interval(0.12, 0.08, 0.17, 1000)}},
             {"arm": "diffusion", "seeds": [0], "synthetic_images": 10, "reference": "real",
              "metrics": {"map50": interval(0.15, 0.15, 0.15, 1), "coco_map50_95": one},
@@ -35,6 +36,7 @@ def test_one_seed_gets_the_test_bootstrap_interval_and_the_paired_delta():
     assert "+0.040 [-0.020, +0.090]" in lines["Δ vs ref [boot]"]
     assert [cell.strip() for cell in lines["epochs"].split("│")[2:4]] == ["140", "93"]
     assert "+0.050" in lines["Δ vs ref [CI]"]
+    assert "0.300 [0.250, 0.350]" in lines["COCO mAP50 [CI]"]
     assert [cell.strip() for cell in lines["ref"].split("│")[2:4]] == ["-", "real"]
 
 
