@@ -50,9 +50,9 @@ def test_studio_preview_save_and_missing_generator(line):
     assert sheet.ndim == 3 and sheet.shape[0] > 2 * 128
     before = line.spec_path.read_bytes()
     with pytest.raises(DefectforgeError, match="not saved"):
-        actions.save(line, text.replace("max_per_image: 6", "max_per_imag: 6"))
+        actions.save(line, text.replace("max_per_image: 8", "max_per_imag: 8"))
     assert line.spec_path.read_bytes() == before
-    edited = text.replace("max_per_image: 6", "max_per_image: 5  # fewer")
+    edited = text.replace("max_per_image: 8", "max_per_image: 7  # fewer")
     assert actions.save(line, edited.rstrip("\n")).startswith("saved ")
     assert line.spec_path.read_text() == edited  # as edited, comments kept, final newline
     assert actions.trained_generator(line) is None
