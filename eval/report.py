@@ -150,8 +150,8 @@ SCHEDULE_WORDS = {
 """How the report's first line words each schedule (eval/schedule.py)."""
 SCORED_ON = {
     "test": "the real test split",
-    "val": "validation images (training-split images outside the k budget; the test split is "
-           "left unseen, for choosing settings)",
+    "val": "real validation images (training-split images outside the k budget; the test split "
+           "is left unseen, for choosing settings)",
 }
 SCORED_IMAGES = {"test": "test images", "val": "validation images"}
 """What the bootstrap draws from, in the words of the report."""

@@ -27,11 +27,6 @@ def _delta(value: dict[str, Any] | None) -> str:
     return f"{sign}{value['mean']:.3f} [{value['low']:+.3f}, {value['high']:+.3f}]"
 
 
-SCORED_ON = {"test": "the real test split",
-             "val": "real validation images (train split, outside the budget)"}
-"""`score_on` setting -> the images the table's figures were measured on."""
-
-
 def arm_table(evaluation: dict[str, Any]) -> Table:
     """One column per arm and real-only control (narrow terminals fit 2-3 arms): the primary
     figure, COCOeval mAP50-95, with the 95 % CI over seeds and the seed-paired delta against the
@@ -41,10 +36,12 @@ def arm_table(evaluation: dict[str, Any]) -> Table:
     epochs: dict[str, set] = {}
     for run in evaluation.get("runs", []):
         epochs.setdefault(run["arm"], set()).add(run.get("epochs"))
-    scored = SCORED_ON[(evaluation.get("config") or {}).get("score_on", "test")]
-    table = Table(title=f"Detector arms on {scored}", caption=(
-        "CI: 95 % over training seeds; boot: 95 % bootstrap over the scored images (seed spread "
-        "not in it)"))
+    from eval.report import SCORED_IMAGES, SCORED_ON
+
+    score_on = (evaluation.get("config") or {}).get("score_on", "test")
+    table = Table(title=f"Detector arms on {SCORED_ON[score_on]}", caption=(
+        f"CI: 95 % over training seeds; boot: 95 % bootstrap over the {SCORED_IMAGES[score_on]} "
+        "(seed spread not in it)"))
     table.add_column("", no_wrap=True, min_width=len("ultralytics mAP50 [CI]"))
     for arm in arms:
         table.add_column(arm["arm"], justify="right")

@@ -123,14 +123,16 @@ def mousebite(board: Board, rng: np.random.Generator) -> Drawn:
     connected (bites that cut it through make an open, not a mousebite)."""
     trace = _traces(board)
     wide = cv2.dilate((_distance(trace) >= 3).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    bases = _edge(trace) & wide & (_distance(~board.pads) > 6)
     for _ in range(20):
-        base = _pick(rng, _edge(trace) & wide & (_distance(~board.pads) > 6))
+        base = _pick(rng, bases)
         if base is None:
             return None
         net = board.nets == board.nets[base]
+        net_edge = _edge(net & ~board.pads)
         bites = np.zeros(trace.shape, bool)
         for _ in range(int(rng.integers(3, 6))):
-            spot = _pick(rng, _edge(net & ~board.pads) & _disk(trace.shape, base, 7))
+            spot = _pick(rng, net_edge & _disk(trace.shape, base, 7))
             if spot is not None:
                 bites |= _disk(trace.shape, spot, rng.uniform(2.5, 3.5))
         mask = bites & net & ~board.pads
