@@ -40,6 +40,8 @@ class DetectorConfig(BaseModel):
     close_mosaic: int = Field(10, ge=0, description="epochs at the end without mosaic")
     scale: float = Field(0.5, ge=0, lt=1, description="ultralytics scale augmentation: images "
                          "resized by a random factor in [1 - scale, 1 + scale]")
+    flipud: float = Field(0.0, ge=0, le=1, description="ultralytics vertical-flip probability "
+                          "(a board is the same product upside down; left-right flips are on, 0.5)")
     nbs: int = Field(64, ge=1, description="nominal batch: gradients accumulate to it (batch < nbs)")
     warmup_epochs: float = Field(3.0, ge=0, description="learning-rate warm-up epochs")
     optimizer: Literal["auto", "SGD", "AdamW"] = Field(

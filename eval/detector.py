@@ -105,6 +105,7 @@ def train_detector(data_yaml: Path, run_dir: Path, cfg: DetectorConfig, seed: in
         mosaic=cfg.mosaic,
         close_mosaic=min(cfg.close_mosaic, cfg.epochs),
         scale=cfg.scale,
+        flipud=cfg.flipud,
         nbs=cfg.nbs,
         warmup_epochs=cfg.warmup_epochs,
         patience=cfg.epochs + 1,  # no early stop: with save=False it would leave no weights

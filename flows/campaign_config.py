@@ -140,7 +140,7 @@ def project_path(path: Path) -> Path:
 
 
 # The demo (`defectforge demo`, `make demo`): the sample line sized for about 10 minutes on 2 CPU
-# cores (measured: 11 min 32 s from a fresh clone, README "Known limits"):
+# cores (measured: 9 min 22 s from a fresh clone, README "Known limits"):
 # a briefly trained compact generator (100 + 300 steps at one 32 px crop size, predicting the
 # clean crop rather than the velocity: flat copper edits instead of noisy patches; 20 sampling
 # steps), 48 images drawn onto the budget's real defect images (new defects beside the real ones,
@@ -149,7 +149,8 @@ def project_path(path: Path) -> Path:
 # control at the diffusion arm's passes, two detectors at a time (one per core). Detectors:
 # YOLOv8n with its stride-4 P2 head, native 128 px, an optimizer step per batch of 4, 110 epochs
 # for real-only (the diffusion arm, at two synthetic images per real one, gets the same steps), the
-# last 20 without mosaic, SGD at lr 0.01. Settings were chosen on validation images of the sample
+# last 20 without mosaic, SGD at lr 0.01, random resize by ±0.25, a board flipped upside down one
+# time in four. Settings were chosen on validation images of the sample
 # line, never the test split; a longer-trained generator and detector did better there but do not
 # fit in 10 minutes (README, "The demo").
 DEMO_CONFIG: dict[str, Any] = {
@@ -166,7 +167,7 @@ DEMO_CONFIG: dict[str, Any] = {
     "imgsz": 128,
     "eval_options": {"model": "yolov8n-p2.yaml", "val_imgsz": 128, "tile": 0, "ratio": 2.0,
                      "test_limit": 100, "batch": 4, "nbs": 4, "close_mosaic": 20, "workers": 0,
-                     "optimizer": "SGD", "lr0": 0.01, "scale": 0.25},
+                     "optimizer": "SGD", "lr0": 0.01, "scale": 0.25, "flipud": 0.25},
 }
 
 

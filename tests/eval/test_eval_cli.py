@@ -14,12 +14,13 @@ runner = CliRunner()
 def test_print_config_resolves_profile_and_overrides(toy_dataset):
     result = runner.invoke(app, ["evaluate", "--dataset", str(toy_dataset), "--profile", "quick",
                                  "--arms", "augment,real", "--seeds", "0,1", "--epochs", "3",
-                                 "--tile", "0", "--scale", "0.25", "--print-config"])
+                                 "--tile", "0", "--scale", "0.25", "--flipud", "0.5", "--print-config"])
     assert result.exit_code == 0, result.output
     config = yaml.safe_load(result.output)
     assert config["arms"] == ["real", "augment"]  # the reference always first
     assert config["seeds"] == [0, 1] and config["tile"] is None
     assert config["detector"]["epochs"] == 3 and config["detector"]["scale"] == 0.25
+    assert config["detector"]["flipud"] == 0.5
     assert config["real_budget"] == PROFILES["quick"].real_budget
 
 
