@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         val_imgsz: Annotated[int | None, typer.Option("--val-imgsz", help="test image size")] = None,
         batch: Annotated[int | None, typer.Option("--batch", help="batch size")] = None,
         scale: Annotated[float | None, typer.Option("--scale", help="random resize by ±scale while training (ultralytics' default 0.5; the demo trains at 0.25)")] = None,
-        flipud: Annotated[float | None, typer.Option("--flipud", help="probability of flipping a training image upside down (default 0; the demo flips at 0.5)")] = None,
+        flipud: Annotated[float | None, typer.Option("--flipud", help="probability of flipping a training image upside down (default 0; the demo flips at 0.25)")] = None,
         device: Annotated[str | None, typer.Option("--device", help="'cpu', '0', ... (default: auto)")] = None,
         tile: Annotated[int | None, typer.Option("--tile", help="train on tiles of this size (0: off)")] = None,
         test_limit: Annotated[int | None, typer.Option("--test-limit", help="first N test images (0: all)")] = None,
