@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from eval.report import SCORED_IMAGES, SCORED_ON
+
 
 def _interval(value: dict[str, Any] | None) -> str:
     if not value:
@@ -36,8 +38,6 @@ def arm_table(evaluation: dict[str, Any]) -> Table:
     epochs: dict[str, set] = {}
     for run in evaluation.get("runs", []):
         epochs.setdefault(run["arm"], set()).add(run.get("epochs"))
-    from eval.report import SCORED_IMAGES, SCORED_ON
-
     score_on = (evaluation.get("config") or {}).get("score_on", "test")
     table = Table(title=f"Detector arms on {SCORED_ON[score_on]}", caption=(
         f"CI: 95 % over training seeds; boot: 95 % bootstrap over the {SCORED_IMAGES[score_on]} "

@@ -1,6 +1,6 @@
 """The detector's optimizer, initial learning rate, scale augmentation and vertical flips reach
-ultralytics (the demo trains with SGD at scale 0.25, boards flipped both ways), and early stopping is off (with save=False an early stop
-would leave no weights)."""
+ultralytics (the demo trains with SGD at scale 0.25, one board in four upside down), and early
+stopping is off (with save=False an early stop would leave no weights)."""
 
 import json
 
