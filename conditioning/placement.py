@@ -9,11 +9,12 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from conditioning.context import context_share
 from conditioning.errors import DefectforgeError
 from conditioning.masks import KINDS, Canvas, MaskKind
 from conditioning.masks.learned import LEARNED, real_size
 from conditioning.region_masks import region_mask_path
-from conditioning.spec import SIZE_PARAMS, DefectLibrary, DefectSpec, Range, Region
+from conditioning.spec import SIZE_PARAMS, Context, DefectLibrary, DefectSpec, Range, Region
 
 MAX_TRIES = 100
 """Anchors tried per instance before giving up with a PlacementError."""
@@ -154,7 +155,8 @@ def _place_one(library, spec, foreground, occupied, rng, where, real_sizes) -> P
     ys, xs = np.nonzero(candidates)
     if len(ys) == 0:
         raise PlacementError(_no_candidates(where, steps))
-    empty = crowded = 0
+    empty = crowded = off_context = 0
+    context = spec.placement.context
     levels = list(spec.severity)
     weights = np.array([spec.severity[name].weight for name in levels], float)
     for _ in range(MAX_TRIES):
@@ -166,15 +168,30 @@ def _place_one(library, spec, foreground, occupied, rng, where, real_sizes) -> P
             empty += 1
         elif occupied.any() and distance[mask].min() < max(spacing, 1):
             crowded += 1
+        elif context and not _in_context(mask, foreground, context):
+            off_context += 1
         else:
             return PlacedDefect(spec, level, spec.severity[level].contrast, params, mask)
     raise PlacementError(
         f"cannot place {where}: tried {MAX_TRIES} anchors on {len(ys)} candidate pixels; "
         f"{empty} masks came out empty (the shape does not fit there: e.g. `short` needs two "
         f"separate copper regions within `shape.length` px, `open` needs copper; `placement.edge_band` keeps anchors near the foreground edge), {crowded} came "
-        f"closer than {spacing:g} px to another defect. Relax: widen `regions`, change "
-        "`placement.surface`, raise the shape sizes, or lower `min_distance` / `count`."
+        f"closer than {spacing:g} px to another defect, {off_context} had a foreground share "
+        f"outside `placement.context`{_context_text(context)}. Relax: widen `regions`, change "
+        "`placement.surface` or `placement.context.foreground`, raise the shape sizes, or lower "
+        "`min_distance` / `count`."
     )
+
+
+def _in_context(mask: np.ndarray, foreground: np.ndarray, context: Context) -> bool:
+    share = context_share(mask, foreground, context.margin)
+    return context.foreground.min <= share <= context.foreground.max
+
+
+def _context_text(context: Context | None) -> str:
+    if context is None:
+        return " (unset)"
+    return f" ([{context.foreground.min:g}, {context.foreground.max:g}] within {context.margin:g} px)"
 
 
 def _distance_to(occupied: np.ndarray) -> np.ndarray:

@@ -219,6 +219,23 @@ class Region(_Model):
         return self
 
 
+class Context(_Model):
+    """What the clean part around a defect looks like: the share of its foreground (e.g. copper)
+    in the defect's tight box grown by `margin` px. A pin-hole sits deep in copper (share near
+    1), spurious copper far from it (near 0); `defectforge spec fit` writes both numbers from
+    the real defects (the margin their boxes reach past their masks, the 10-90 % shares)."""
+
+    margin: float = Field(10, ge=0, le=MAX_PX, description="px the window reaches past the defect's tight box")
+    foreground: Range = Field(description="[min, max] share of the window on the foreground, within 0..1")
+
+    @model_validator(mode="after")
+    def _share(self) -> Context:
+        if not 0 <= self.foreground.min <= self.foreground.max <= 1:
+            raise ValueError(f"`foreground` is a share: give [min, max] within 0..1 (got "
+                             f"[{_num(self.foreground.min)}, {_num(self.foreground.max)}])")
+        return self
+
+
 class Placement(_Model):
     """Where instances of a defect may appear."""
 
@@ -248,6 +265,9 @@ class Placement(_Model):
         ge=0,
         le=MAX_PX,
         description="px between this defect and others; unset = library min_distance",
+    )
+    context: Context | None = Field(
+        None, description="the clean part's foreground share around the defect; unset = any"
     )
 
 

@@ -115,7 +115,7 @@ def fit(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated placements.")] = 0,
 ) -> None:
-    """Fit a spec's numbers to the real masks (train split only): each defect's `count`, `min_per_image` / `max_per_image` (quantiles of instances per image), surfaces, and shape params (placed on the real clean references, measured as the label parity report does, rescaled toward the real median mask area and elongation). Updates only the numbers (comments kept); prints real against fitted medians and whether they are within the parity tolerances (exit 0 either way)."""
+    """Fit a spec's numbers to the real masks (train split only): each defect's `count`, `min_per_image` / `max_per_image` (quantiles of instances per image), surfaces, the context around each defect (`placement.context`: foreground share near its real masks), and shape params (placed on the real clean references, measured as the label parity report does, rescaled toward the real median mask area and elongation). Updates only the numbers (comments kept); prints real against fitted medians and whether they are within the parity tolerances (exit 0 either way)."""
     from pipeline.data.registry import spec_path
     from pipeline.labels.fit_spec import fit_spec
     from pipeline.labels.surface import real_records
@@ -155,6 +155,10 @@ def _print_fit(result) -> None:
     images, failed = result.placed
     console.print(f"simulated: the fitted spec placed on {images} images of the real clean "
                   f"references ({failed} could not be placed, as an arm skips them)")
+    if result.contexts:
+        console.print("contexts (window margin; foreground share, 10-90 % of the real defects): "
+                      + ", ".join(f"{name} {c['margin']:g} px [{c['foreground'][0]:g}, "
+                                  f"{c['foreground'][1]:g}]" for name, c in result.contexts.items()))
     real, before, after = result.per_image
     console.print(f"instances per defective image (mean): real {real:.2f}, spec before "
                   f"{before:.2f} -> after {after:.2f}; class mix TV distance to real "

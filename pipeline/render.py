@@ -22,7 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from conditioning.errors import DefectforgeError
 from pipeline.crop_sizes import CropPlan, plan_crop
 from pipeline.crops import dilate, extract, make_batch, paste, to_uint8
-from pipeline.gate import GateConfig, InstanceVerdict, change_map, check_sample, label_mask
+from pipeline.gate import (
+    GateConfig,
+    InstanceVerdict,
+    change_map,
+    check_sample,
+    label_mask,
+    signed_change,
+)
 from pipeline.models import GeneratorBackend
 
 
@@ -58,6 +65,11 @@ class RenderConfig(BaseModel):
     pool_neighbours: int = Field(
         4, ge=0, description="budgets drawn --defects-only: per budget image, this many of the defect-free "
         "train images most like it join the backgrounds (pipeline.background_match; 0: every one)"
+    )
+    one_way: bool = Field(
+        True, description="palette lines: inside each defect's region, pixels changed against its class's direction "
+        "are put back (a short only adds copper, an open only removes it: no stray specks of the other colour "
+        "where the drawn shape meets the part); classes without a direction are left as drawn"
     )
     gate: GateConfig = Field(default_factory=GateConfig)
 
@@ -179,9 +191,21 @@ def _compose(job: Job, regions, plans, drawn, j: int, cfg: RenderConfig) -> Rend
         image[inside] = grey(image[inside])
     learned = [job.is_learned(i) for i in range(len(job.instances))]
     directions = [cfg.directions.get(c, 0) for c, _, _ in job.instances] if cfg.directions else None
+    if cfg.palette and cfg.one_way and directions:
+        _put_back_wrong_way(image, job.background, regions, directions)
     verdicts = check_sample(image, job.background, [m for _, m, _ in job.instances], regions, cfg.gate,
                             palette=bool(cfg.palette), directions=directions, learned=learned)
     change = change_map(image, job.background)
     labels = [label_mask(change, region, cfg.gate) if cfg.palette or loose else mask
               for (_, mask, _), region, loose in zip(job.instances, regions, learned, strict=True)]
     return Rendered(image, regions, labels, verdicts)
+
+
+def _put_back_wrong_way(image: np.ndarray, background: np.ndarray, regions, directions: list[int]) -> None:
+    """In place: inside each region, the pixels whose grey level moved against its direction
+    (+1 brighter, -1 darker; 0: none) take the background's value again."""
+    signed = signed_change(image, background)
+    for region, direction in zip(regions, directions, strict=True):
+        if direction:
+            wrong = region & (np.sign(signed) == -direction)
+            image[wrong] = background[wrong]

@@ -2,7 +2,8 @@
 
 Starts from the line's spec (or a plain-quantile one, as `data init` writes, when it has none),
 then sets from the budget's real labels: each defect's `count` and the per-image limits, the
-surfaces (and, for a new spec, the foreground rule), and the shape params, fitted by simulation
+surfaces (and, for a new spec, the foreground rule), the context around each defect
+(`pipeline.labels.fit_context`), and the shape params, fitted by simulation
 on the budget's clean references (`pipeline.labels.fit_shapes`). Only the numbers change: the
 text is edited in place (`conditioning.spec_edit`), so comments and layout survive. Reads the
 train split only (the budget's k images); writes atomically.
@@ -23,6 +24,7 @@ from conditioning.spec_edit import Loc, Value, edit_text
 from conditioning.spec_errors import validate_text
 from pipeline.data.atomic import write_bytes
 from pipeline.data.records import ImageRecord
+from pipeline.labels.fit_context import context_changes
 from pipeline.labels.fit_counts import (
     RealCounts,
     choose_polarity,
@@ -88,6 +90,8 @@ class FitResult:
     placed: tuple[int, int] = (0, 0)
     """Images the fitted spec was placed on in the last simulation, and how many failed."""
     changes: dict[Loc, Value] = field(default_factory=dict)
+    contexts: dict[str, Value] = field(default_factory=dict)
+    """Per defect name, the `placement.context` written."""
 
     @property
     def ok(self) -> bool:
@@ -115,9 +119,10 @@ def fit_spec(dataset: str, records: list[ImageRecord], start: Path | None, out: 
     if start is None and (polarity := choose_polarity(records)):
         text = edit_text(text, {("foreground",): polarity})
         library = _valid(text, where, classes)
-    # 3. counts, per-image limits and surfaces from the real labels
+    # 3. counts, per-image limits, surfaces and contexts from the real labels
     real = RealCounts.of(records, classes)
-    changes = {**count_changes(library, real), **surface_changes(library, records)}
+    contexts = context_changes(library, records)
+    changes = {**count_changes(library, real), **surface_changes(library, records), **contexts}
     text = edit_text(text, changes)
     fitted = _valid(text, where, classes)
     # 4. shapes by simulation on the clean references
@@ -131,7 +136,8 @@ def fit_spec(dataset: str, records: list[ImageRecord], start: Path | None, out: 
     return FitResult(out, started_from, len(records), fits,
                      (_mean(real.per_image), _mean(before.per_image), _mean(after.per_image)),
                      (_distance(real, before), _distance(real, after)),
-                     (placed.images, placed.failures), changes)
+                     (placed.images, placed.failures), changes,
+                     {library.defects[loc[1]].name: value for loc, value in contexts.items()})
 
 
 def _starting_text(dataset: str, classes: list[str], records: list[ImageRecord],

@@ -106,3 +106,30 @@ def test_occupied_pixels_are_kept_min_distance_away():
         placed = place_defects(lib, np.ones((64, 64), bool), np.random.default_rng(seed), occupied=occupied)
         distance = cv2.distanceTransform((~occupied).astype(np.uint8), cv2.DIST_L2, 3)
         assert placed and all(distance[p.mask].min() >= 4 for p in placed)
+
+
+def test_context_keeps_the_foreground_share_around_each_defect_in_range():
+    from conditioning.context import context_share
+
+    fg = np.zeros((96, 96), bool)
+    fg[:, 16:56] = True  # a copper stripe: holes near its edges see the substrate
+    deep = {"kind": "pin_hole", "count": 3, "shape": {"radius": 3},
+            "placement": {"context": {"margin": 4, "foreground": [1, 1]}}}
+    shares, unconstrained = [], []
+    for seed in range(6):
+        shares += [context_share(p.mask, fg, 4) for p in place(library(min_distance=2, defect=deep), fg, seed)]
+        free = {**deep, "placement": {}}
+        unconstrained += [context_share(p.mask, fg, 4) for p in place(library(min_distance=2, defect=free), fg, seed)]
+    assert len(shares) == 18 and all(s == 1.0 for s in shares)
+    assert min(unconstrained) < 1.0  # without it, some holes sit near the copper's edge
+
+
+def test_context_that_no_anchor_meets_names_the_range_and_fix():
+    fg = np.zeros((64, 64), bool)
+    fg[:, 20:44] = True  # a 24 px copper stripe: every 30 px window reaches the substrate
+    lib = library(defect={"placement": {"context": {"margin": 30, "foreground": [0.95, 1]}}})
+    with pytest.raises(PlacementError) as caught:
+        place(lib, fg)
+    text = str(caught.value)
+    assert f"{MAX_TRIES} had a foreground share outside `placement.context` ([0.95, 1] within 30 px)" in text
+    assert "`placement.context.foreground`" in text

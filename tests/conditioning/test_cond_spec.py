@@ -39,6 +39,7 @@ defects:
     class: short
     kind: short
     shape: {length: [4, 20], width: 2}
+    placement: {context: {margin: 6, foreground: [0.2, 0.6]}}
   - name: scuff
     class: scratch
     kind: scratch
@@ -102,3 +103,11 @@ def test_int_range_samples_whole_numbers_inside(a, b, seed):
             np.random.default_rng(seed)
         )
         assert isinstance(value, int) and lo <= value <= hi
+
+
+def test_context_share_outside_zero_to_one_says_it_is_a_share():
+    from conditioning.spec import Context
+
+    assert Context.model_validate({"foreground": [0, 1]}).margin == 10
+    with pytest.raises(ValidationError, match=r"`foreground` is a share: give \[min, max\] within 0..1 \(got \[0.5, 2\]\)"):
+        Context.model_validate({"margin": 4, "foreground": [0.5, 2]})

@@ -75,3 +75,23 @@ def test_gen_render_labels_grey_lines_with_the_spec_mask_and_checks_directions(k
         for (_, mask, _), label, verdict in zip(job.instances, result.labels, result.verdicts, strict=True):
             assert label is mask and verdict.rule == "contrast"
         assert [v.class_direction for v in result.verdicts] == [-1, 1]
+
+
+def test_gen_render_palette_lines_change_each_defect_its_class_way_only(kit):
+    """An untrained model draws specks of both colours; with directions, a `dark` defect only
+    darkens its region and a `bright` one only brightens it (the rest is put back), unless
+    `one_way` is off."""
+    jobs = _jobs(kit)
+    for job in jobs:
+        job.background[:] = np.where(job.background > 128, 255, 0).astype(np.uint8)
+    palette = [[0, 0, 0], [255, 255, 255]]
+    directions = {"dark": -1, "bright": 1}
+    wrong = {}
+    for one_way in (True, False):
+        cfg = RenderConfig(palette=palette, directions=directions, one_way=one_way, gate={"retries": 0})
+        wrong[one_way] = 0
+        for job, result in zip(jobs, render(_backend(kit), jobs, cfg), strict=True):
+            signed = result.image.astype(int).mean(-1) - job.background.astype(int).mean(-1)
+            for (name, _, _), region in zip(job.instances, result.regions, strict=True):
+                wrong[one_way] += int((region & (np.sign(signed) == -directions[name])).sum())
+    assert wrong[True] == 0 and wrong[False] > 0

@@ -11,8 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from conditioning.bundle import foreground_mask
+from conditioning.context import context_share
 from conditioning.spec import load_library
 from flows.cli import app
+from pipeline.labels.fit_context import real_contexts
 from pipeline.labels.fit_counts import RealCounts, count_range, planned
 from pipeline.labels.measure import measure_set
 from pipeline.labels.shape_sim import simulate
@@ -113,6 +115,7 @@ def test_fit_brings_far_off_shapes_within_parity_and_keeps_comments(planted, tmp
                                       str(budget), "--spec", str(spec), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "median mask area" in result.output and "-> after" in result.output
+    assert "contexts (window margin; foreground share" in " ".join(result.output.split())
     records = real_records("planted", budget)
     real = measure_set(records, "auto").classes
     targets = {c: (float(np.median(s.area)), float(np.median(s.elongation)))
@@ -150,6 +153,30 @@ def test_fit_brings_far_off_shapes_within_parity_and_keeps_comments(planted, tmp
     assert spec.read_text() == FAR_OFF
     assert fitted.defects[1].shape.radius.dist == "normal"
     assert [d.placement.surface for d in fitted.defects] == ["edge", "background", "foreground"]
+    # contexts: each defect's margin and share range from its class's real masks, and every mask
+    # the fitted spec places keeps to them (a hole's window deep enough in copper, a blob's on substrate)
+    contexts = real_contexts(records, fitted.foreground)
+    grounds = [foreground_mask(r.load_clean(), fitted.foreground) for r in records]
+    for defect in fitted.defects:
+        margin, shares = contexts[defect.class_name]
+        context = defect.placement.context
+        assert context.margin == round(margin, 1)
+        assert context.foreground.min <= np.quantile(shares, 0.1) <= np.quantile(shares, 0.9) <= context.foreground.max
+    placed = [(one, ground) for i, ground in enumerate(grounds)
+              for one in _placed_or_none(fitted, ground, i)]
+    assert {one.spec.name for one, _ in placed} == {d.name for d in fitted.defects}
+    for one, ground in placed:
+        context = one.spec.placement.context
+        assert context.foreground.min <= context_share(one.mask, ground, context.margin) <= context.foreground.max
+
+
+def _placed_or_none(library, ground, seed: int) -> list:
+    from conditioning.placement import PlacementError, place_defects
+
+    try:
+        return place_defects(library, ground, np.random.default_rng(seed))
+    except PlacementError:  # an arm skips such a board, as the simulation does
+        return []
 
 
 def test_count_range_matches_the_real_mean_and_spread():

@@ -1,0 +1,76 @@
+"""`placement.context` fitted to the real defects of a budget: per class, how far its real boxes
+reach past their masks (the median margin, the window `conditioning.context` reads) and the
+10-90 % quantiles of the clean reference's foreground share in that window.
+
+On DeepPCB a real pin-hole sits deep in copper (share 1.0 at the median) and spurious copper far
+from it (0.0), while the mask kinds, anchored anywhere on their surface, put pin-holes at trace
+edges and blobs beside traces: context a tight-crop classifier and a detector both see.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from conditioning.bundle import foreground_mask
+from conditioning.context import context_share
+from conditioning.spec import DefectLibrary
+from conditioning.spec_edit import Loc, Value
+from pipeline.data.records import ImageRecord, mask_bbox
+from pipeline.labels.tolerances import TOLERANCES
+
+SHARE_QUANTILES = (0.1, 0.9)
+"""The share range written: 10-90 % of the real defects of the class."""
+
+
+def real_contexts(records: Iterable[ImageRecord], foreground: str) -> dict[str, tuple[float, list[float]]]:
+    """{class: (median margin px, foreground shares of its real defects)}, over the records with a
+    clean reference and labelled defects."""
+    records = [r for r in records if r.instances]
+    margins: dict[str, list[float]] = {}
+    for record in records:
+        for instance in record.instances:
+            margins.setdefault(instance.class_name, []).append(_margin(instance.mask, instance.bbox_xywh))
+    margin = {name: float(np.median(values)) for name, values in margins.items()}
+    shares: dict[str, list[float]] = {name: [] for name in margin}
+    for record in records:
+        clean = record.load_clean()
+        if clean is None:
+            continue
+        ground = foreground_mask(clean, foreground)
+        for instance in record.instances:
+            share = context_share(instance.mask, ground, margin[instance.class_name])
+            if not math.isnan(share):
+                shares[instance.class_name].append(share)
+    return {name: (margin[name], shares[name]) for name in margin}
+
+
+def context_changes(library: DefectLibrary, records: list[ImageRecord]) -> dict[Loc, Value]:
+    """New `placement.context` of each defect whose class has enough real defects on clean
+    references (none for `foreground: all`: there is no part to measure against)."""
+    if library.foreground == "all":
+        return {}
+    contexts = real_contexts(records, library.foreground)
+    changes: dict[Loc, Value] = {}
+    for index, spec in enumerate(library.defects):
+        margin, shares = contexts.get(spec.class_name, (0.0, []))
+        if len(shares) < TOLERANCES.min_instances:
+            continue
+        low, high = np.quantile(shares, SHARE_QUANTILES)
+        changes[("defects", index, "placement", "context")] = {
+            "margin": round(margin, 1),
+            "foreground": [math.floor(low * 100) / 100, math.ceil(high * 100) / 100],
+        }
+    return changes
+
+
+def _margin(mask: np.ndarray, box: tuple[float, float, float, float]) -> float:
+    """Mean px the label box reaches past the mask's tight box (0 for tight or box-only labels)."""
+    if not mask.any():
+        return 0.0
+    mx, my, mw, mh = mask_bbox(mask)
+    bx, by, bw, bh = box
+    sides = (mx - bx, my - by, bx + bw - mx - mw, by + bh - my - mh)
+    return max(0.0, float(np.mean(sides)))
