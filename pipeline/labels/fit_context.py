@@ -16,6 +16,7 @@ import numpy as np
 
 from conditioning.bundle import foreground_mask
 from conditioning.context import context_share
+from conditioning.masks.learned import LEARNED
 from conditioning.spec import DefectLibrary
 from conditioning.spec_edit import Loc, Value
 from pipeline.data.records import ImageRecord, mask_bbox
@@ -49,7 +50,9 @@ def real_contexts(records: Iterable[ImageRecord], foreground: str) -> dict[str, 
 
 def context_changes(library: DefectLibrary, records: list[ImageRecord]) -> dict[Loc, Value]:
     """New `placement.context` of each defect whose class has enough real defects on clean
-    references (none for `foreground: all`: there is no part to measure against)."""
+    references (none for `foreground: all`: there is no part to measure against). A `learned`
+    defect's window is its region itself (margin 0): the region is sized like the real boxes,
+    which already reach past their masks."""
     if library.foreground == "all":
         return {}
     contexts = real_contexts(records, library.foreground)
@@ -60,7 +63,7 @@ def context_changes(library: DefectLibrary, records: list[ImageRecord]) -> dict[
             continue
         low, high = np.quantile(shares, SHARE_QUANTILES)
         changes[("defects", index, "placement", "context")] = {
-            "margin": round(margin, 1),
+            "margin": 0.0 if spec.kind == LEARNED else round(margin, 1),
             "foreground": [math.floor(low * 100) / 100, math.ceil(high * 100) / 100],
         }
     return changes

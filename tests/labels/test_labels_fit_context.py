@@ -28,6 +28,10 @@ defects:
     class: copper
     kind: spurious_copper
     placement: {surface: background}
+  - name: drawn-blob
+    class: copper
+    kind: learned
+    placement: {surface: background}
 """
 
 
@@ -61,6 +65,8 @@ def test_context_fit_reproduces_the_planted_margins_and_shares(tmp_path):
     assert blob["foreground"] == [np.floor(np.quantile(shares, 0.1) * 100) / 100,
                                   np.ceil(np.quantile(shares, 0.9) * 100) / 100]
     assert 0 <= blob["foreground"][0] < blob["foreground"][1] <= 0.3
+    # a learned region is already box-sized: its window is the region itself
+    assert changes[("defects", 2, "placement", "context")] == {"margin": 0.0, "foreground": blob["foreground"]}
     # the edit lands in the spec's flow mappings and validates
     fitted = edit_text(SPEC, changes)
     assert "placement: {surface: foreground, context: {margin: 4, foreground: [1, 1]}}" in fitted
