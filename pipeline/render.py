@@ -204,8 +204,9 @@ def _compose(job: Job, regions, plans, drawn, j: int, cfg: RenderConfig) -> Rend
 def _put_back_wrong_way(image: np.ndarray, background: np.ndarray, regions, directions: list[int]) -> None:
     """In place: inside each region, the pixels whose grey level moved against its direction
     (+1 brighter, -1 darker; 0: none) take the background's value again."""
-    signed = signed_change(image, background)
     for region, direction in zip(regions, directions, strict=True):
         if direction:
-            wrong = region & (np.sign(signed) == -direction)
-            image[wrong] = background[wrong]
+            drawn, clean = image[region], background[region]  # N x 3: the region's pixels only
+            wrong = np.sign(signed_change(drawn, clean)) == -direction
+            drawn[wrong] = clean[wrong]
+            image[region] = drawn

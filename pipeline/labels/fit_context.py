@@ -12,14 +12,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import cv2
 import numpy as np
 
 from conditioning.bundle import foreground_mask
-from conditioning.context import context_share
+from conditioning.context import box_share
 from conditioning.masks.learned import LEARNED
 from conditioning.spec import DefectLibrary
 from conditioning.spec_edit import Loc, Value
-from pipeline.data.records import ImageRecord, mask_bbox
+from pipeline.data.records import ImageRecord
+from pipeline.labels.style import margins
 from pipeline.labels.tolerances import TOLERANCES
 
 SHARE_QUANTILES = (0.1, 0.9)
@@ -28,23 +30,29 @@ SHARE_QUANTILES = (0.1, 0.9)
 
 def real_contexts(records: Iterable[ImageRecord], foreground: str) -> dict[str, tuple[float, list[float]]]:
     """{class: (median margin px, foreground shares of its real defects)}, over the records with a
-    clean reference and labelled defects."""
+    clean reference and labelled defects. Each mask is decoded once: its tight box is kept."""
     records = [r for r in records if r.instances]
-    margins: dict[str, list[float]] = {}
+    boxes: list[list[tuple[str, tuple[int, int, int, int]]]] = []
+    margins_px: dict[str, list[float]] = {}
     for record in records:
+        kept = []
         for instance in record.instances:
-            margins.setdefault(instance.class_name, []).append(_margin(instance.mask, instance.bbox_xywh))
-    margin = {name: float(np.median(values)) for name, values in margins.items()}
+            mask = instance.mask
+            if not mask.any():
+                continue
+            kept.append((instance.class_name, cv2.boundingRect(mask.view(np.uint8))))
+            sides = margins(instance.bbox_xywh, mask)
+            margins_px.setdefault(instance.class_name, []).append(max(0.0, float(np.mean(sides))))
+        boxes.append(kept)
+    margin = {name: float(np.median(values)) for name, values in margins_px.items()}
     shares: dict[str, list[float]] = {name: [] for name in margin}
-    for record in records:
-        clean = record.load_clean()
+    for record, kept in zip(records, boxes, strict=True):
+        clean = record.load_clean() if kept else None
         if clean is None:
             continue
         ground = foreground_mask(clean, foreground)
-        for instance in record.instances:
-            share = context_share(instance.mask, ground, margin[instance.class_name])
-            if not math.isnan(share):
-                shares[instance.class_name].append(share)
+        for name, box in kept:
+            shares[name].append(box_share(box, ground, margin[name]))
     return {name: (margin[name], shares[name]) for name in margin}
 
 
@@ -68,12 +76,3 @@ def context_changes(library: DefectLibrary, records: list[ImageRecord]) -> dict[
         }
     return changes
 
-
-def _margin(mask: np.ndarray, box: tuple[float, float, float, float]) -> float:
-    """Mean px the label box reaches past the mask's tight box (0 for tight or box-only labels)."""
-    if not mask.any():
-        return 0.0
-    mx, my, mw, mh = mask_bbox(mask)
-    bx, by, bw, bh = box
-    sides = (mx - bx, my - by, bx + bw - mx - mw, by + bh - my - mh)
-    return max(0.0, float(np.mean(sides)))
