@@ -130,15 +130,26 @@ class ShapeParams(_Model):
     )
     radius: Range | None = Field(None, description="px: pit, dent, blob, particle, bite radius")
     gap: Range | None = Field(None, description="px: length of copper removed along a trace (open)")
-    curvature: Range | None = Field(None, description="0..1: how much a scratch bends")
+    curvature: Range | None = Field(
+        None, description="0..1: how much a scratch or short bends, a pin-hole's lobes turn"
+    )
+    slant: Range | None = Field(
+        None, description="0..1: how far an open's cut turns from square across (1 = 60 degrees)"
+    )
     roughness: Range | None = Field(
-        None, description="0..1: jaggedness of an outline or crack path"
+        None, description="0..1: jaggedness of an outline, crack path or open's cut edges"
+    )
+    taper: Range | None = Field(
+        None, description="0..1: how much a spur narrows from its base to its tip (1 = a point)"
     )
     aspect: Range | None = Field(
         None, description=">=1: elongation of dents, stains, missing material"
     )
     branches: IntRange | None = Field(None, description="count: side branches of a crack")
     bites: IntRange | None = Field(None, description="count: bites of a mousebite")
+    lobes: IntRange | None = Field(
+        None, description="count: round lobes merged into one pin-hole (2: capsule or peanut)"
+    )
 
     @field_validator("length", "width", "radius", "gap")
     @classmethod
@@ -149,14 +160,14 @@ class ShapeParams(_Model):
             raise ValueError(f"expected pixels <= {MAX_PX} (got max {_num(value.max)})")
         return value
 
-    @field_validator("branches", "bites")
+    @field_validator("branches", "bites", "lobes")
     @classmethod
     def _few(cls, value: IntRange | None) -> IntRange | None:
         if value is not None and value.max > 64:
             raise ValueError(f"expected at most 64 (got max {value.max})")
         return value
 
-    @field_validator("curvature", "roughness")
+    @field_validator("curvature", "roughness", "slant", "taper")
     @classmethod
     def _unit(cls, value: Range | None) -> Range | None:
         if value is not None and not (0 <= value.min and value.max <= 1):

@@ -16,6 +16,43 @@ def polyline(shape: tuple[int, int], points_xy: np.ndarray, width: float) -> np.
     return canvas.astype(bool)
 
 
+def bent(start_xy: np.ndarray, end_xy: np.ndarray, sag: float, n: int = 32) -> np.ndarray:
+    """(x, y) points of a quadratic curve from start to end whose control point sits `sag` px
+    off the midpoint, to the left of the start-to-end direction (0 = a straight line)."""
+    start, end = np.asarray(start_xy, float), np.asarray(end_xy, float)
+    direction = end - start
+    normal = np.array([-direction[1], direction[0]]) / max(float(np.linalg.norm(direction)), 1e-9)
+    control = (start + end) / 2 + normal * sag
+    t = np.linspace(0, 1, n)[:, None]
+    return (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t**2 * end
+
+
+def chain(
+    shape: tuple[int, int],
+    center_yx: tuple[float, float],
+    radius: float,
+    lobes: int,
+    rng: np.random.Generator,
+    *,
+    bend: float = 0.0,
+) -> np.ndarray:
+    """`lobes` overlapping discs along a randomly turning path, centred on `center_yx`, with the
+    area of one disc of `radius` (2: a capsule or peanut, 3: a bent or comet-like hole); `bend`
+    0..1 is how much the path turns at each lobe."""
+    lobe = radius * math.sqrt(math.pi / (math.pi + 2 * (lobes - 1)))
+    heading = rng.uniform(0, 2 * math.pi)
+    points = [np.zeros(2)]
+    for _ in range(lobes - 1):
+        heading += rng.normal(0, bend)
+        points.append(points[-1] + lobe * np.array([math.sin(heading), math.cos(heading)]))
+    offset = np.asarray(center_yx, float) - np.mean(points, axis=0)
+    mask = np.zeros(shape, bool)
+    for point in points:
+        # fillPoly paints the outline's pixels too: draw half a pixel inside the nominal radius
+        mask |= blob(shape, tuple(point + offset), lobe * rng.uniform(0.85, 1.15) - 0.5, rng)
+    return mask
+
+
 def blob(
     shape: tuple[int, int],
     center_yx: tuple[float, float],

@@ -9,7 +9,9 @@ import cv2
 import numpy as np
 
 from conditioning.masks.draw import (
+    bent,
     blob,
+    chain,
     disc,
     first_hit,
     into_foreground,
@@ -43,9 +45,10 @@ def inside_copper(foreground: np.ndarray, limits: Mapping[str, float]) -> np.nda
 
 @register(
     "open",
-    params={"gap": (2, 6)},
+    params={"gap": (2, 6), "slant": (0, 0), "roughness": (0, 0)},
     surface="foreground",
-    description="a trace break: copper removed across the trace at the anchor",
+    description="a trace break: copper removed across the trace at the anchor; `slant` turns "
+    "the cut off square (1 = up to 60 degrees), `roughness` frays its edges",
     anchors=thin_copper,
 )
 def open_(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
@@ -55,18 +58,31 @@ def open_(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> n
     runs = [run_length(fg, anchor, d, _REACH) + run_length(fg, anchor, -d, _REACH) for d in _ANGLES]
     along = _ANGLES[int(np.argmax(runs))]
     across = np.array([-along[1], along[0]])
-    reach_a = min(run_length(fg, anchor, across, _REACH), TRACE_MAX_WIDTH) + 2
-    reach_b = min(run_length(fg, anchor, -across, _REACH), TRACE_MAX_WIDTH) + 2
-    half_gap = p["gap"] / 2
-    center = np.array(anchor, float)
-    corners_yx = [
-        center + across * reach_a + along * half_gap,
-        center + across * reach_a - along * half_gap,
-        center - across * reach_b - along * half_gap,
-        center - across * reach_b + along * half_gap,
-    ]
-    cut = polygon(canvas.shape, np.array([[c[1], c[0]] for c in corners_yx]))
-    return cut & _component(fg, anchor)
+    cap = TRACE_MAX_WIDTH
+    if p["slant"] > 0:
+        angle = rng.uniform(-1, 1) * p["slant"] * math.pi / 3
+        across = np.array([across[0] * math.cos(angle) - across[1] * math.sin(angle),
+                           across[0] * math.sin(angle) + across[1] * math.cos(angle)])
+        along = np.array([across[1], -across[0]])
+        cap = TRACE_MAX_WIDTH / math.cos(angle)
+    reach_a = min(run_length(fg, anchor, across, _REACH), cap) + 2
+    reach_b = min(run_length(fg, anchor, -across, _REACH), cap) + 2
+    return _band(canvas.shape, np.array(anchor, float), across, along, (reach_a, reach_b),
+                 p["gap"] / 2, p["roughness"], rng) & _component(fg, anchor)
+
+
+def _band(shape, center, across, along, reach, half_gap, roughness, rng) -> np.ndarray:
+    """The cut: a band `2 * half_gap` wide from `reach[0]` px along `across` to `reach[1]` px
+    against it; with `roughness`, both edges wander (every ~3 px) by about that share of half
+    the gap (at most 0.9 of it)."""
+    steps = 2 if roughness <= 0 else max(3, round(sum(reach) / 3))
+    ts = np.linspace(reach[0], -reach[1], steps)
+    fray = (np.zeros((2, steps)) if roughness <= 0
+            else np.clip(rng.normal(0, roughness, (2, steps)), -0.9, 0.9) * half_gap)
+    minus = center + np.outer(ts, across) - np.outer(half_gap + fray[0], along)
+    plus = center + np.outer(ts, across) + np.outer(half_gap + fray[1], along)
+    corners_yx = np.vstack([plus[:1], minus, plus[:0:-1]])
+    return polygon(shape, corners_yx[:, ::-1])
 
 
 def between_regions(foreground: np.ndarray, limits: Mapping[str, float]) -> np.ndarray:
@@ -89,9 +105,10 @@ def between_regions(foreground: np.ndarray, limits: Mapping[str, float]) -> np.n
 
 @register(
     "short",
-    params={"length": (4, 24), "width": (1.5, 4)},
+    params={"length": (4, 24), "width": (1.5, 4), "curvature": (0, 0)},
     surface="background",
-    description="a copper bridge across the substrate joining two separate copper regions",
+    description="a copper bridge across the substrate joining two separate copper regions; "
+    "`curvature` bows it",
     anchors=between_regions,
 )
 def short(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
@@ -108,15 +125,18 @@ def short(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> n
             best = (span, a, b)
     if best is None:
         return np.zeros(canvas.shape, bool)
-    _, a, b = best
-    return polyline(canvas.shape, np.array([[a[1], a[0]], [b[1], b[0]]], float), p["width"])
+    span, a, b = best
+    points = np.array([[a[1], a[0]], [b[1], b[0]]], float)
+    if p["curvature"] > 0:
+        points = bent(points[0], points[1], p["curvature"] * span / 2 * rng.choice([-1, 1]))
+    return polyline(canvas.shape, points, p["width"])
 
 
 @register(
     "mousebite",
-    params={"radius": (1.5, 3.5), "bites": (1, 3)},
+    params={"radius": (1.5, 3.5), "bites": (1, 3), "roughness": (0, 0)},
     surface="edge",
-    description="round bites taken out of a trace edge",
+    description="round bites taken out of a trace edge; `roughness` frays their outline",
 )
 def mousebite(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
     inward = into_foreground(canvas.foreground, canvas.anchor)
@@ -126,15 +146,20 @@ def mousebite(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) 
     for k in range(n):
         offset = (k - (n - 1) / 2) * 1.6 * p["radius"]
         center = np.array(canvas.anchor) + tangent * offset
-        mask |= disc(canvas.shape, (center[0], center[1]), p["radius"])
+        if p["roughness"] > 0:
+            mask |= blob(canvas.shape, (center[0], center[1]), p["radius"], rng,
+                         roughness=p["roughness"])
+        else:
+            mask |= disc(canvas.shape, (center[0], center[1]), p["radius"])
     return mask & canvas.foreground
 
 
 @register(
     "spur",
-    params={"length": (3, 10), "width": (1.5, 4)},
+    params={"length": (3, 10), "width": (1.5, 4), "taper": (0, 0)},
     surface="edge",
-    description="a copper protrusion growing out of a trace edge onto the substrate",
+    description="a copper protrusion growing out of a trace edge onto the substrate; `taper` "
+    "narrows it from a wide base to its tip (1: a thorn) at the same mean width",
 )
 def spur(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
     inward = into_foreground(canvas.foreground, canvas.anchor)
@@ -150,8 +175,14 @@ def spur(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np
     )
     start = np.array(canvas.anchor, float) - out
     end = start + out * p["length"]
-    line = polyline(canvas.shape, np.array([[start[1], start[0]], [end[1], end[0]]]), p["width"])
-    return line & ~canvas.foreground
+    if p["taper"] <= 0:
+        line = polyline(canvas.shape, np.array([[start[1], start[0]], [end[1], end[0]]]), p["width"])
+        return line & ~canvas.foreground
+    side = np.array([-out[1], out[0]]) * p["width"] / 2
+    base, tip = side * (1 + p["taper"]), side * (1 - p["taper"])
+    corners_yx = [start + base, end + tip, end - tip, start - base]
+    thorn = polygon(canvas.shape, np.array([[c[1], c[0]] for c in corners_yx]))
+    return thorn & ~canvas.foreground
 
 
 @register(
@@ -168,13 +199,19 @@ def spurious_copper(canvas: Canvas, p: Mapping[str, float], rng: np.random.Gener
 
 @register(
     "pin_hole",
-    params={"radius": (1.5, 3.5), "aspect": (1, 1)},
+    params={"radius": (1.5, 3.5), "aspect": (1, 1), "lobes": (1, 1), "curvature": (0, 0)},
     surface="foreground",
     description="a small round or oval hole through copper or coating (clipped to the "
-    "foreground); `aspect`: long / short axis at the same area, randomly oriented",
+    "foreground); `aspect`: long / short axis at the same area, randomly oriented; `lobes` > 1: "
+    "that many round lobes merged into one hole of the same area (capsules, peanuts), the chain "
+    "turning by `curvature`",
     anchors=inside_copper,
 )
 def pin_hole(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
+    if p["lobes"] >= 2:
+        lobes = chain(canvas.shape, canvas.anchor, p["radius"], int(p["lobes"]), rng,
+                      bend=p["curvature"])
+        return lobes & canvas.foreground
     if p["aspect"] <= 1:  # the round hole of older specs, pixel for pixel (no random draw)
         return disc(canvas.shape, canvas.anchor, p["radius"]) & canvas.foreground
     return blob(canvas.shape, canvas.anchor, p["radius"], rng, aspect=p["aspect"]) & canvas.foreground

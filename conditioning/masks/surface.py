@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from conditioning.masks.draw import blob, disc, polyline
+from conditioning.masks.draw import bent, blob, disc, polyline
 from conditioning.masks.registry import Canvas, register
 
 
@@ -21,12 +21,9 @@ def scratch(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) ->
     theta = rng.uniform(0, math.pi)
     half = p["length"] / 2
     direction = np.array([math.cos(theta), math.sin(theta)])
-    normal = np.array([-direction[1], direction[0]])
     center = np.array([canvas.anchor[1], canvas.anchor[0]], float)
-    start, end = center - half * direction, center + half * direction
-    control = center + normal * p["curvature"] * half * rng.choice([-1, 1])
-    t = np.linspace(0, 1, 32)[:, None]
-    points = (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t**2 * end
+    sag = p["curvature"] * half * rng.choice([-1, 1])
+    points = bent(center - half * direction, center + half * direction, sag)
     return polyline(canvas.shape, points, p["width"])
 
 

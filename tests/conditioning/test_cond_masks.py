@@ -110,7 +110,8 @@ def test_aspect_draws_an_oval_of_the_same_area(kind):
     on_copper = kind == "pin_hole"
     fg = np.full((96, 96), on_copper)
     canvas = Canvas((48, 48), fg)
-    base = {"radius": 8.0, "roughness": 0.0}
+    base = {name: low for name, (low, _) in KINDS[kind].params.items()} | {"radius": 8.0,
+                                                                          "roughness": 0.0}
     round_ = KINDS[kind].build(canvas, {**base, "aspect": 1.0}, np.random.default_rng(3))
     oval = KINDS[kind].build(canvas, {**base, "aspect": 2.5}, np.random.default_rng(3))
     assert elongation(round_) < 1.2
