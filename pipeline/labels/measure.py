@@ -1,6 +1,7 @@
 """Label statistics of one labelled set, per class: box size, box-vs-mask margins, mask area and
-elongation, the surface the masks lie on and how much of each mask visibly changed against the
-clean reference; and instances per image over the set. Real labels kept on a generated image
+elongation, the surface the masks lie on, the foreground around them (share in the label box) and
+how much of each mask visibly changed against the clean reference; and instances per image over
+the set. Real labels kept on a generated image
 (`onto: defective`) count toward instances per image only. `pipeline.labels.parity` compares two."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import cv2
 import numpy as np
 
 from conditioning.bundle import foreground_mask
+from conditioning.context import box_share
 from pipeline.data.records import ImageRecord, InstanceRecord
 from pipeline.labels.style import margins
 from pipeline.labels.window import mask_window
@@ -32,6 +34,8 @@ class ClassStats:
     area: list[float] = field(default_factory=list)
     elongation: list[float] = field(default_factory=list)
     visible: list[float] = field(default_factory=list)
+    context: list[float] = field(default_factory=list)
+    """Per instance: share of the clean reference's foreground inside its label box."""
     surface_pixels: int = 0
     surface_foreground: int = 0
 
@@ -101,6 +105,13 @@ def _add(stats: ClassStats, instance: InstanceRecord, pixels) -> None:
         stats.visible.append(float(np.count_nonzero(changed & mask)) / area)
         stats.surface_pixels += area
         stats.surface_foreground += int(np.count_nonzero(ground[window] & mask))
+        stats.context.append(box_share(_pixel_box(x, y, w, h), ground, 0))
+
+
+def _pixel_box(x: float, y: float, w: float, h: float) -> tuple[int, int, int, int]:
+    """A COCO box [x, y, w, h] (floats) as the whole pixels it covers."""
+    x0, y0 = int(np.floor(x)), int(np.floor(y))
+    return x0, y0, int(np.ceil(x + w)) - x0, int(np.ceil(y + h)) - y0
 
 
 def elongation(mask: np.ndarray) -> float:

@@ -1,8 +1,8 @@
 """Label parity: do a synthetic set's labels look like the k real images' labels?
 
 Per class: box width and height, box-vs-mask margin per side, mask area and elongation, the
-surface the masks lie on (share on the spec's foreground in the clean reference) and the visible
-change (share of mask pixels that differ from the clean reference); over the set: instances per
+surface the masks lie on (share on the spec's foreground in the clean reference), the context
+around them (foreground share in the label box) and the visible change (share of mask pixels that differ from the clean reference); over the set: instances per
 image and the class mix. Each compared figure has one documented tolerance (`Tolerances`); a row
 out of it is a problem, with a hint at the usual cause. A detector trained on a set out of
 parity learns the label style, not the defects (tight boxes against loose ones: DESIGN.md).
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel
+from scipy.stats import ks_2samp
 
 from pipeline.data.coco_reader import read_coco
 from pipeline.labels.measure import SetStats, measure_set
@@ -38,6 +39,9 @@ HINTS = {
     "changed against the clean reference and check the spec's polarity",
     "surface": "defects land on another surface than the real ones: check `foreground:` and "
     "`placement.surface` (`defectforge spec check --dataset NAME`)",
+    "context": "defects sit in other surroundings than the real ones (more or less foreground "
+    "in their boxes): set `placement.context` (`defectforge spec fit` measures its range), or "
+    "narrow it towards the real median",
     "instances": "a different number of defects per image: check the spec's `count` and "
     "`min_per_image` / `max_per_image`",
     "class": "a different class mix: check the spec's `count` per defect and the gate's "
@@ -113,7 +117,22 @@ def _class_rows(name: str, real: SetStats, synthetic: SetStats, tol: Tolerances)
         statistic=f"surface (foreground: {real.polarity})", class_name=name, real=share_r,
         synthetic=share_s, ok=abs(share_s - share_r) <= tol.surface_abs if compared else None,
         tolerance=f"±{tol.surface_abs:g}" if compared else "n/a: no clean reference"))
+    rows.append(_context(name, r.context, s.context, tol))
     return rows
+
+
+def _context(name: str, real: list[float], synthetic: list[float], tol: Tolerances) -> ParityRow:
+    """Foreground share in the label box: medians shown, distributions compared (a spec can put
+    the median right and still draw a tail the real defects never show); a distance the
+    two-sample test cannot tell from chance (a few instances) is not a problem."""
+    statistic = "context (foreground share in the box)"
+    if not real or not synthetic:
+        return _row(name, statistic, real, synthetic, "", lambda a, b: True)
+    test = ks_2samp(real, synthetic)
+    apart = test.statistic > tol.context_ks and test.pvalue < tol.context_p
+    return _row(name, statistic, real, synthetic,
+                f"KS distance {test.statistic:.2f} (p {test.pvalue:.2g}) <= {tol.context_ks:g} "
+                f"or p >= {tol.context_p:g}", lambda a, b: not apart)
 
 
 def _invisible(name: str, real: list[float], synthetic: list[float],

@@ -32,6 +32,12 @@ class Tolerances(BaseModel):
         0.05, ge=0, le=1, description="share of invisible labels: synthetic at most real + this")
     surface_abs: float = Field(
         0.25, ge=0, description="share of mask pixels on the foreground: |synthetic - real|")
+    context_ks: float = Field(
+        0.3, ge=0, le=1, description="foreground share of the clean reference in the label box "
+        "(what surrounds the defect): the Kolmogorov-Smirnov distance between the real and "
+        "synthetic per-instance shares may exceed this only where the two-sample test cannot "
+        "tell them apart (p >= context_p)")
+    context_p: float = Field(0.05, gt=0, lt=1, description="see context_ks")
     instances_ratio: tuple[float, float] = Field(
         (0.5, 2.0), description="mean instances per image, synthetic / real")
     class_mix_tv: float = Field(

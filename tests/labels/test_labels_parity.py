@@ -8,13 +8,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from scipy.stats import ks_2samp
 from typer.testing import CliRunner
 
 from flows.cli import app
 from pipeline.data.atomic import write_png
+from pipeline.data.coco_reader import read_coco
 from pipeline.data.coco_writer import write_coco
 from pipeline.data.records import ImageRecord, InstanceRecord, mask_bbox
-from pipeline.labels.measure import elongation
+from pipeline.labels.measure import elongation, measure_set
 from pipeline.labels.parity import parity_markdown, parity_of_files
 
 CATEGORIES = [{"id": 1, "name": "hole"}, {"id": 2, "name": "blob"}]
@@ -22,9 +24,10 @@ SIZE = 64
 
 
 def labelled_set(folder: Path, seed: int, *, margin: int = 6, classes=("hole", "blob"),
-                 hidden: int = 0, images: int = 8) -> Path:
+                 hidden: int = 0, images: int = 8, hole_row: int = 18) -> Path:
     """COCO set of `images` boards, each with one defect per class in `classes`; boxes reach
-    `margin` px past the mask; the first `hidden` images label defects they do not show."""
+    `margin` px past the mask; the first `hidden` images label defects they do not show; holes
+    are centred on `hole_row` (the copper band spans rows 8-27)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     records = []
@@ -35,7 +38,7 @@ def labelled_set(folder: Path, seed: int, *, margin: int = 6, classes=("hole", "
         instances = []
         for name in classes:
             mask = np.zeros((SIZE, SIZE), np.uint8)
-            centre = (int(rng.integers(20, 44)), 18 if name == "hole" else 46)
+            centre = (int(rng.integers(20, 44)), hole_row if name == "hole" else 46)
             cv2.circle(mask, centre, int(rng.integers(3, 6)), 1, -1)
             mask = mask.astype(bool)
             if index >= hidden:
@@ -95,6 +98,21 @@ def test_class_mix_and_invisible_defects_are_flagged(real, tmp_path):
     result = parity_of_files(real, labelled_set(tmp_path / "some", seed=1, hidden=1))
     assert _failed(result) == {("invisible labels (< 50% changed)", c) for c in ("hole", "blob")}
     assert "check the spec's polarity" in result.problems[0]
+
+
+def test_holes_nearer_the_copper_edge_are_flagged_by_their_context(real, tmp_path):
+    # still wholly on copper (same surface, area, margins), but their boxes reach the substrate
+    edge = parity_of_files(real, labelled_set(tmp_path / "edge", seed=1, hole_row=22,
+                                              images=16))
+    assert _failed(edge) == {("context (foreground share in the box)", "hole")}
+    row = next(r for r in edge.rows if r.statistic.startswith("context") and r.class_name == "hole")
+    assert row.synthetic < row.real and "KS distance" in row.tolerance
+    assert "narrow it towards the real median" in edge.problems[0]
+    # a set drawn like the real one: 8 holes each, distance above 0.3 by chance, not a problem
+    like = labelled_set(tmp_path / "like", seed=1)
+    shares = [measure_set(read_coco(path)).classes["hole"].context for path in (real, like)]
+    assert ks_2samp(*shares).statistic > 0.3
+    assert parity_of_files(real, like).ok
 
 
 def test_markdown_table(real, tmp_path):
