@@ -2,10 +2,11 @@
 
 Per class: box width and height, box-vs-mask margin per side, mask area and elongation, the
 surface the masks lie on (share on the spec's foreground in the clean reference), the context
-around them (foreground share in the label box) and the visible change (share of mask pixels that differ from the clean reference); over the set: instances per
-image and the class mix. Each compared figure has one documented tolerance (`Tolerances`); a row
-out of it is a problem, with a hint at the usual cause. A detector trained on a set out of
-parity learns the label style, not the defects (tight boxes against loose ones: DESIGN.md).
+around them (foreground share in the label box) and the visible change (share of mask pixels
+that differ from the clean reference); over the set: instances per image and the class mix.
+Each compared figure has one documented tolerance (`Tolerances`); a row out of it is a problem,
+with a hint at the usual cause. A detector trained on a set out of parity learns the label
+style, not the defects (tight boxes against loose ones: DESIGN.md).
 """
 
 from __future__ import annotations
