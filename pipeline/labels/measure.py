@@ -57,13 +57,9 @@ class SetStats:
     per_image: list[int] = field(default_factory=list)
     classes: dict[str, ClassStats] = field(default_factory=dict)
 
-    @property
-    def instances(self) -> int:
-        return sum(self.per_image)
-
     def class_mix(self) -> dict[str, float]:
-        """Share of the set's instances per class."""
-        total = self.instances
+        """Share of the set's drawn instances per class (kept real labels are not in `classes`)."""
+        total = sum(s.count for s in self.classes.values())
         return {c: s.count / total if total else 0.0 for c, s in self.classes.items()}
 
 

@@ -24,10 +24,11 @@ SIZE = 64
 
 
 def labelled_set(folder: Path, seed: int, *, margin: int = 6, classes=("hole", "blob"),
-                 hidden: int = 0, images: int = 8, hole_row: int = 18) -> Path:
+                 hidden: int = 0, images: int = 8, hole_row: int = 18, kept: int = 0) -> Path:
     """COCO set of `images` boards, each with one defect per class in `classes`; boxes reach
     `margin` px past the mask; the first `hidden` images label defects they do not show; holes
-    are centred on `hole_row` (the copper band spans rows 8-27)."""
+    are centred on `hole_row` (the copper band spans rows 8-27); each image also keeps `kept`
+    copies of its last label as real labels (an image drawn onto a real defect image)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     records = []
@@ -48,6 +49,7 @@ def labelled_set(folder: Path, seed: int, *, margin: int = 6, classes=("hole", "
             box = (x0, y0, min(SIZE, x + w + margin) - x0, min(SIZE, y + h + margin) - y0)
             category = 1 if name == "hole" else 2
             instances.append(InstanceRecord(name, category, box, mask))
+        instances += [instances[-1].kept_on_drawn_image() for _ in range(kept)]
         image_path, clean_path = folder / f"{index}.png", folder / f"{index}-clean.png"
         write_png(image_path, image)
         write_png(clean_path, clean)
@@ -113,6 +115,13 @@ def test_holes_nearer_the_copper_edge_are_flagged_by_their_context(real, tmp_pat
     shares = [measure_set(read_coco(path)).classes["hole"].context for path in (real, like)]
     assert ks_2samp(*shares).statistic > 0.3
     assert parity_of_files(real, like).ok
+
+
+def test_kept_real_labels_leave_the_class_mix_alone(real, tmp_path):
+    result = parity_of_files(real, labelled_set(tmp_path / "onto", seed=1, kept=3))
+    shares = [row.synthetic for row in result.rows if row.statistic == "class share"]
+    assert shares == [0.5, 0.5]
+    assert _failed(result) == {("instances / image (mean)", "(all)")}  # 5 in each image, not 2
 
 
 def test_markdown_table(real, tmp_path):
