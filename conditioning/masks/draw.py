@@ -16,6 +16,12 @@ def polyline(shape: tuple[int, int], points_xy: np.ndarray, width: float) -> np.
     return canvas.astype(bool)
 
 
+def turn(vector: np.ndarray, angle: float) -> np.ndarray:
+    """A 2-vector rotated by `angle` radians."""
+    return np.array([vector[0] * math.cos(angle) - vector[1] * math.sin(angle),
+                     vector[0] * math.sin(angle) + vector[1] * math.cos(angle)])
+
+
 def bent(start_xy: np.ndarray, end_xy: np.ndarray, sag: float, n: int = 32) -> np.ndarray:
     """(x, y) points of a quadratic curve from start to end whose control point sits `sag` px
     off the midpoint, to the left of the start-to-end direction (0 = a straight line)."""

@@ -18,6 +18,7 @@ from conditioning.masks.draw import (
     polygon,
     polyline,
     run_length,
+    turn,
 )
 from conditioning.masks.registry import Canvas, register
 
@@ -61,8 +62,7 @@ def open_(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> n
     cap = TRACE_MAX_WIDTH
     if p["slant"] > 0:
         angle = rng.uniform(-1, 1) * p["slant"] * math.pi / 3
-        across = np.array([across[0] * math.cos(angle) - across[1] * math.sin(angle),
-                           across[0] * math.sin(angle) + across[1] * math.cos(angle)])
+        across = turn(across, angle)
         along = np.array([across[1], -across[0]])
         cap = TRACE_MAX_WIDTH / math.cos(angle)
     reach_a = min(run_length(fg, anchor, across, _REACH), cap) + 2
@@ -166,13 +166,7 @@ def spur(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np
     if not inward.any():
         return np.zeros(canvas.shape, bool)
     angle = rng.normal(0, 0.3)
-    out = -inward
-    out = np.array(
-        [
-            out[0] * math.cos(angle) - out[1] * math.sin(angle),
-            out[0] * math.sin(angle) + out[1] * math.cos(angle),
-        ]
-    )
+    out = turn(-inward, angle)
     start = np.array(canvas.anchor, float) - out
     end = start + out * p["length"]
     if p["taper"] <= 0:
@@ -180,8 +174,8 @@ def spur(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np
         return line & ~canvas.foreground
     side = np.array([-out[1], out[0]]) * p["width"] / 2
     base, tip = side * (1 + p["taper"]), side * (1 - p["taper"])
-    corners_yx = [start + base, end + tip, end - tip, start - base]
-    thorn = polygon(canvas.shape, np.array([[c[1], c[0]] for c in corners_yx]))
+    corners_yx = np.array([start + base, end + tip, end - tip, start - base])
+    thorn = polygon(canvas.shape, corners_yx[:, ::-1])
     return thorn & ~canvas.foreground
 
 
