@@ -18,6 +18,9 @@ from conditioning.spec import SIZE_PARAMS, Context, DefectLibrary, DefectSpec, R
 
 MAX_TRIES = 100
 """Anchors tried per instance before giving up with a PlacementError."""
+BAND_TRIES = MAX_TRIES // 2
+"""Tries that keep an instance inside its drawn `context.quantiles` band; the rest accept any
+share within `context.foreground` (a board with no spot in the band still gets its defect)."""
 MIN_PIXELS = 2
 """A mask smaller than this (after clipping to its regions) counts as not drawn."""
 DEFAULT_EDGE_BAND = 2.0
@@ -157,9 +160,10 @@ def _place_one(library, spec, foreground, occupied, rng, where, real_sizes) -> P
         raise PlacementError(_no_candidates(where, steps))
     empty = crowded = off_context = 0
     context = spec.placement.context
+    band = _share_band(context, rng)
     levels = list(spec.severity)
     weights = np.array([spec.severity[name].weight for name in levels], float)
-    for _ in range(MAX_TRIES):
+    for attempt in range(MAX_TRIES):
         pick = int(rng.integers(len(ys)))
         level = levels[int(rng.choice(len(levels), p=weights / weights.sum()))]
         params = sample_params(spec, kind, spec.severity[level].size, rng, real_sizes)
@@ -168,7 +172,7 @@ def _place_one(library, spec, foreground, occupied, rng, where, real_sizes) -> P
             empty += 1
         elif occupied.any() and distance[mask].min() < max(spacing, 1):
             crowded += 1
-        elif context and not _in_context(mask, foreground, context):
+        elif context and not _in_context(mask, foreground, context, band if attempt < BAND_TRIES else None):
             off_context += 1
         else:
             return PlacedDefect(spec, level, spec.severity[level].contrast, params, mask)
@@ -183,9 +187,23 @@ def _place_one(library, spec, foreground, occupied, rng, where, real_sizes) -> P
     )
 
 
-def _in_context(mask: np.ndarray, foreground: np.ndarray, context: Context) -> bool:
+def _share_band(context: Context | None, rng: np.random.Generator) -> tuple[float, float] | None:
+    """One band between two neighbouring `context.quantiles`, drawn once per instance (drawing it
+    per try would favour the bands that are easy to hit); None without quantiles. A band [a, b)
+    holds the shares from a up to b, [a, a] the share a alone (real shares tie at 0 and 1)."""
+    if context is None or not context.quantiles:
+        return None
+    pick = int(rng.integers(len(context.quantiles) - 1))
+    return context.quantiles[pick], context.quantiles[pick + 1]
+
+
+def _in_context(mask: np.ndarray, foreground: np.ndarray, context: Context,
+                band: tuple[float, float] | None) -> bool:
     share = context_share(mask, foreground, context.margin)
-    return context.foreground.min <= share <= context.foreground.max
+    if band is None:
+        return context.foreground.min <= share <= context.foreground.max
+    low, high = band
+    return low <= share < high or share == low == high  # half-open: a tie at 1 is its own band
 
 
 def _context_text(context: Context | None) -> str:

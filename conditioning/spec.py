@@ -234,16 +234,34 @@ class Context(_Model):
     """What the clean part around a defect looks like: the share of its foreground (e.g. copper)
     in the defect's tight box grown by `margin` px. A pin-hole sits deep in copper (share near
     1), spurious copper far from it (near 0); `defectforge spec fit` writes both numbers from
-    the real defects (the margin their boxes reach past their masks, the 10-90 % shares)."""
+    the real defects (the margin their boxes reach past their masks, the 10-90 % shares and the
+    deciles between them)."""
 
     margin: float = Field(10, ge=0, le=MAX_PX, description="px the window reaches past the defect's tight box")
     foreground: Range = Field(description="[min, max] share of the window on the foreground, within 0..1")
+    quantiles: list[float] | None = Field(
+        None,
+        min_length=2,
+        max_length=MAX_COUNT,
+        description="the real shares at evenly spaced quantiles, ascending, within `foreground` "
+        "(`spec fit` writes the 10, 20, ..., 90 % ones): each instance draws one band between two "
+        "neighbours and is placed inside it when it can be, so the placed shares follow the real "
+        "ones (a class with half its defects wholly on the foreground gets half its instances "
+        "there); unset = any share within `foreground`",
+    )
 
     @model_validator(mode="after")
     def _share(self) -> Context:
-        if not 0 <= self.foreground.min <= self.foreground.max <= 1:
+        low, high = self.foreground.min, self.foreground.max
+        if not 0 <= low <= high <= 1:
             raise ValueError(f"`foreground` is a share: give [min, max] within 0..1 (got "
-                             f"[{_num(self.foreground.min)}, {_num(self.foreground.max)}])")
+                             f"[{_num(low)}, {_num(high)}])")
+        values = self.quantiles or []
+        if any(b < a for a, b in zip(values, values[1:], strict=False)) or any(
+            not low <= v <= high for v in values
+        ):
+            raise ValueError(f"`quantiles` must ascend within `foreground` [{_num(low)}, {_num(high)}] "
+                             f"(got {[_num(v) for v in values]}): rerun `defectforge spec fit` or drop them")
         return self
 
 

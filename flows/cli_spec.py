@@ -156,8 +156,9 @@ def _print_fit(result) -> None:
     console.print(f"simulated: the fitted spec placed on {images} images of the real clean "
                   f"references ({failed} could not be placed, as an arm skips them)")
     if result.contexts:
-        console.print("contexts (window margin; foreground share, 10-90 % of the real defects): "
-                      + ", ".join(f"{name} {c['margin']:g} px [{c['foreground'][0]:g}, "
+        console.print("contexts (window margin; foreground share of the real defects, median "
+                      "[10 %, 90 %]; placement follows their deciles): "
+                      + ", ".join(f"{name} {c['margin']:g} px {c['quantiles'][4]:g} [{c['foreground'][0]:g}, "
                                   f"{c['foreground'][1]:g}]" for name, c in result.contexts.items()))
     real, before, after = result.per_image
     console.print(f"instances per defective image (mean): real {real:.2f}, spec before "

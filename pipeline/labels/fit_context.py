@@ -1,6 +1,7 @@
 """`placement.context` fitted to the real defects of a budget: per class, how far its real boxes
 reach past their masks (the median margin, the window `conditioning.context` reads) and the
-10-90 % quantiles of the clean reference's foreground share in that window.
+deciles of the clean reference's foreground share in that window (placement draws each instance's
+share between two neighbouring deciles, so the placed shares follow the real ones).
 
 On DeepPCB a real pin-hole sits deep in copper (share 1.0 at the median) and spurious copper far
 from it (0.0), while the mask kinds, anchored anywhere on their surface, put pin-holes at trace
@@ -24,8 +25,9 @@ from pipeline.data.records import ImageRecord
 from pipeline.labels.style import margins
 from pipeline.labels.tolerances import TOLERANCES
 
-SHARE_QUANTILES = (0.1, 0.9)
-"""The share range written: 10-90 % of the real defects of the class."""
+SHARE_QUANTILES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+"""The shares written: the deciles (10, 20, ..., 90 %) of the real defects of the class; the first
+and last bound `foreground`, all of them are its `quantiles`."""
 
 
 def real_contexts(records: Iterable[ImageRecord], foreground: str) -> dict[str, tuple[float, list[float]]]:
@@ -69,10 +71,12 @@ def context_changes(library: DefectLibrary, records: list[ImageRecord]) -> dict[
         margin, shares = contexts.get(spec.class_name, (0.0, []))
         if len(shares) < TOLERANCES.min_instances:
             continue
-        low, high = np.quantile(shares, SHARE_QUANTILES)
+        deciles = [float(q) for q in np.quantile(shares, SHARE_QUANTILES)]
+        low, high = math.floor(deciles[0] * 100) / 100, math.ceil(deciles[-1] * 100) / 100
         changes[("defects", index, "placement", "context")] = {
             "margin": 0.0 if spec.kind == LEARNED else round(margin, 1),
-            "foreground": [math.floor(low * 100) / 100, math.ceil(high * 100) / 100],
+            "foreground": [low, high],
+            "quantiles": [min(max(round(q, 2), low), high) for q in deciles],
         }
     return changes
 

@@ -124,6 +124,34 @@ def test_context_keeps_the_foreground_share_around_each_defect_in_range():
     assert min(unconstrained) < 1.0  # without it, some holes sit near the copper's edge
 
 
+def test_context_quantiles_make_the_placed_shares_follow_them():
+    from conditioning.context import context_share
+
+    fg = np.zeros((96, 96), bool)
+    fg[:, 16:36] = True  # a 20 px stripe: few 15 px windows lie wholly in it
+    context = {"margin": 4, "foreground": [0.5, 1]}
+    shares = {}
+    for name, extra in (("range", {}), ("quantiles", {"quantiles": [0.5, 0.9, 1, 1, 1]})):
+        defect = {"kind": "pin_hole", "count": 2, "shape": {"radius": 3},
+                  "placement": {"context": {**context, **extra}}}
+        shares[name] = np.array([context_share(p.mask, fg, 4) for seed in range(30)
+                                 for p in place(library(min_distance=2, defect=defect), fg, seed)])
+    for values in shares.values():
+        assert len(values) == 60 and values.min() >= 0.5
+    # bands [0.5, 0.9), [0.9, 1), [1, 1], [1, 1]: half the holes wholly in copper, a quarter below 0.9
+    whole = (shares["quantiles"] == 1).mean()
+    assert 0.35 <= whole <= 0.65 and whole > (shares["range"] == 1).mean() + 0.15
+    assert 0.1 <= (shares["quantiles"] <= 0.9).mean() <= 0.4
+
+
+def test_context_quantiles_out_of_order_or_range_are_refused():
+    from pydantic import ValidationError
+
+    for bad in ([0.9, 0.5], [0.2, 0.9], [0.7]):
+        with pytest.raises(ValidationError, match="quantiles"):
+            library(defect={"placement": {"context": {"foreground": [0.5, 1], "quantiles": bad}}})
+
+
 def test_context_that_no_anchor_meets_names_the_range_and_fix():
     fg = np.zeros((64, 64), bool)
     fg[:, 20:44] = True  # a 24 px copper stripe: every 30 px window reaches the substrate

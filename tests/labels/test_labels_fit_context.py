@@ -59,17 +59,22 @@ def test_context_fit_reproduces_the_planted_margins_and_shares(tmp_path):
     library = DefectLibrary.model_validate(yaml.safe_load(SPEC))
     changes = context_changes(library, records)
     hole, blob = changes[("defects", 0, "placement", "context")], changes[("defects", 1, "placement", "context")]
-    assert hole == {"margin": 4.0, "foreground": [1.0, 1.0]}
+    assert hole == {"margin": 4.0, "foreground": [1.0, 1.0], "quantiles": [1.0] * 9}
     shares = [reach / 14 for reach in range(5)] * 4
     assert blob["margin"] == 4.0
     assert blob["foreground"] == [np.floor(np.quantile(shares, 0.1) * 100) / 100,
                                   np.ceil(np.quantile(shares, 0.9) * 100) / 100]
     assert 0 <= blob["foreground"][0] < blob["foreground"][1] <= 0.3
+    # the deciles: 0, 1/14, ..., 4/14 a fifth each
+    deciles = np.quantile(shares, np.arange(1, 10) / 10)
+    assert np.allclose(blob["quantiles"], deciles, atol=0.006)
+    assert blob["quantiles"] == sorted(blob["quantiles"]) and len(set(blob["quantiles"])) >= 4
     # a learned region is already box-sized: its window is the region itself
-    assert changes[("defects", 2, "placement", "context")] == {"margin": 0.0, "foreground": blob["foreground"]}
+    assert changes[("defects", 2, "placement", "context")] == {"margin": 0.0, **{k: blob[k] for k in ("foreground", "quantiles")}}
     # the edit lands in the spec's flow mappings and validates
     fitted = edit_text(SPEC, changes)
-    assert "placement: {surface: foreground, context: {margin: 4, foreground: [1, 1]}}" in fitted
+    assert ("placement: {surface: foreground, context: {margin: 4, foreground: [1, 1], "
+            "quantiles: [1, 1, 1, 1, 1, 1, 1, 1, 1]}}") in fitted
     copper = cv2.imread(str(records[3].clean_path), cv2.IMREAD_GRAYSCALE) < 128
     assert context_share(records[3].instances[1].mask, copper, 4) == 3 / 14
 

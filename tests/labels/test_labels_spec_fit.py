@@ -50,7 +50,7 @@ defects:
     class: mousebite
     kind: mousebite
     shape:
-      radius: [4.5, 8.4]      # 3x the real bite radius
+      radius: [6, 11]         # 4x the real bite radius
       bites: [4, 6]
     placement: {surface: edge}
     count: [2, 4]
