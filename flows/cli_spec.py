@@ -134,6 +134,7 @@ def _print_fit(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from pipeline.labels.fit_context import SHARE_QUANTILES
     from pipeline.labels.parity import fmt
     from pipeline.labels.tolerances import TOLERANCES
 
@@ -156,9 +157,10 @@ def _print_fit(result) -> None:
     console.print(f"simulated: the fitted spec placed on {images} images of the real clean "
                   f"references ({failed} could not be placed, as an arm skips them)")
     if result.contexts:
+        median = SHARE_QUANTILES.index(0.5)
         console.print("contexts (window margin; foreground share of the real defects, median "
                       "[10 %, 90 %]; placement follows their deciles): "
-                      + ", ".join(f"{name} {c['margin']:g} px {c['quantiles'][4]:g} [{c['foreground'][0]:g}, "
+                      + ", ".join(f"{name} {c['margin']:g} px {c['quantiles'][median]:g} [{c['foreground'][0]:g}, "
                                   f"{c['foreground'][1]:g}]" for name, c in result.contexts.items()))
     real, before, after = result.per_image
     console.print(f"instances per defective image (mean): real {real:.2f}, spec before "
