@@ -71,9 +71,10 @@ class ArmInputs:
         """Pixels new defects keep clear of: the background's own defects (`onto: defective`)."""
         return defect_pixels(record.instances) if self.onto == "defective" else None
 
-    def style(self) -> AnnotationStyle:
-        """The annotation style of the k real images (every synthetic box is drawn in it)."""
-        return learn_style(self.train)
+    def style(self, polarity: str | None) -> AnnotationStyle:
+        """The annotation style of the k real images (every synthetic box is drawn in it), with
+        each real box's lean toward or away from the part's foreground when `polarity` is given."""
+        return learn_style(self.train, polarity)
 
     def rng(self, index: int) -> np.random.Generator:
         """The random stream of sample `index` of this seed (labels of one sample)."""
@@ -168,7 +169,7 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
             "clean references (draw onto the real defect images instead: --onto defective)")
         raise DefectforgeError(
             f"dataset {inputs.dataset!r} has no {lacking}; drop `procedural` from --arms")
-    style = inputs.style()
+    style = inputs.style(library.foreground)
     rng = np.random.default_rng(inputs.seed)
     samples, clean_paths = [], []
     for i in range(inputs.count):
@@ -179,7 +180,8 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
         image = paint_instances(background, masks, colours, rng)
         changed = changed_pixels(image, background)
         instances = inputs.kept(record) + instances_from_masks(
-            [(n, visible_mask(m, changed)) for n, m, _ in masks], inputs.categories, style, inputs.rng(i))
+            [(n, visible_mask(m, changed)) for n, m, _ in masks], inputs.categories, style, inputs.rng(i),
+            style.foreground(background))
         samples.append((image, instances, inputs.provenance("procedural", i, bundle.spec_hash)))
         clean_paths.append(inputs.background_path(record))
     return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=_sources(inputs, clean_paths),

@@ -33,13 +33,14 @@ class SyntheticSet:
 
 def instances_from_masks(
     masks: list[tuple[str, np.ndarray]], categories: list[dict[str, Any]],
-    style: AnnotationStyle, rng: np.random.Generator,
+    style: AnnotationStyle, rng: np.random.Generator, foreground: np.ndarray | None = None,
 ) -> list[InstanceRecord]:
     """InstanceRecords of (class name, bool mask) pairs, boxed in the dataset's annotation style
-    (`AnnotationStyle.box_for`); tiny masks are dropped."""
+    (`AnnotationStyle.box_for`, leaning by `foreground`: the part in the image drawn on); tiny
+    masks are dropped."""
     ids = {c["name"]: int(c["id"]) for c in categories}
     return [
-        InstanceRecord(name, ids[name], style.box_for(name, mask, rng), mask=mask)
+        InstanceRecord(name, ids[name], style.box_for(name, mask, rng, foreground), mask=mask)
         for name, mask in masks
         if int(mask.sum()) >= MIN_INSTANCE_PIXELS
     ]

@@ -148,7 +148,7 @@ def generate_range(
             f"dataset {dataset!r}: no clean reference or defect-free train image to draw defects on; "
             "set `clean_reference: inpaint` in its dataset.yaml and prepare it again (--force)"
         )
-    style = learn_style(budget_records(prepared, budget_path))  # boxes as the k real images' annotators drew
+    style = learn_style(budget_records(prepared, budget_path), library.foreground)  # boxes as the k real images' annotators drew
     real_sizes = {name: c.sizes for name, c in style.classes.items()}  # size `learned` regions
     # 2. the samples still to do, in batches
     failed = 0
@@ -287,6 +287,7 @@ def _write_sample(out: Path, job: Job, meta: dict, result: Rendered, model: tupl
     image_file = out / "images" / f"{meta['id']}.png"
     write_png(image_file, result.image[..., 0] if cfg.greyscale else result.image)
     changed = change_map(result.image, job.background) > cfg.gate.change_threshold
+    foreground = style.foreground(job.background)
     instances = []
     for index, ((c, m, s), label, kind, v, a) in enumerate(
         zip(job.instances, result.labels, meta["kinds"], result.verdicts, result.attempts, strict=True)
@@ -294,7 +295,7 @@ def _write_sample(out: Path, job: Job, meta: dict, result: Rendered, model: tupl
         instance = {"class_name": c, "kind": kind, "severity": s, "rle": None, "bbox": None,
                     "spec_rle": encode_mask(m), "attempts": a, "gate": v.to_json()}
         if label.any():
-            box = style.box_for(c, label, np.random.default_rng([meta["seed"], index]))
+            box = style.box_for(c, label, np.random.default_rng([meta["seed"], index]), foreground)
             x, y, w, h = (int(round(b)) for b in box)
             instance.update(rle=encode_mask(label), bbox=[float(b) for b in box])
             instance["gate"]["coco_box_changed"] = round(float(changed[y : y + h, x : x + w].mean()), 4)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from conditioning.errors import DefectforgeError
+from conditioning.spec import load_library
 from pipeline.crops import dilate, make_batch
 from pipeline.data.prepared import PreparedDataset
 from pipeline.data.records import decode_mask, load_rgb
@@ -124,12 +125,12 @@ def test_gen_learned_mode_trains_and_generates_with_labels_from_the_changed_pixe
     generate_set("tiny", spec, model, 3, out, seed=2, budget_path=budget, keep_rejected=True, progress=False,
                  config={"batch_size": 4, "gate": {"retries": 1}})
     # 1. each learned label is exactly the changed pixels inside its region; its box, the style's
-    style = learn_style(budget_records(PreparedDataset("tiny"), budget))
+    style = learn_style(budget_records(PreparedDataset("tiny"), budget), load_library(spec).foreground)
     learned = 0
     for file in (out / "records").iterdir():
         record = json.loads(file.read_text())
-        image = load_rgb(out / "images" / record["file"])
-        changed = change_map(image, load_rgb(record["background"])) > THRESHOLD
+        image, background = load_rgb(out / "images" / record["file"]), load_rgb(record["background"])
+        changed = change_map(image, background) > THRESHOLD
         for index, instance in enumerate(record["instances"]):
             if instance["kind"] != "learned":
                 continue
@@ -138,7 +139,8 @@ def test_gen_learned_mode_trains_and_generates_with_labels_from_the_changed_pixe
             assert (instance["rle"] is None) == (not expected.any())
             if expected.any():
                 assert np.array_equal(decode_mask(instance["rle"]), expected)
-                box = style.box_for(instance["class_name"], expected, np.random.default_rng([record["seed"], index]))
+                box = style.box_for(instance["class_name"], expected, np.random.default_rng([record["seed"], index]),
+                                    style.foreground(background))
                 assert instance["bbox"] == [float(b) for b in box]
             assert instance["gate"]["passed"] == (not instance["gate"]["reasons"])
     assert learned >= 6  # two learned defects an image

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from pipeline.data.atomic import write_png
 from pipeline.data.records import ImageRecord, InstanceRecord, mask_bbox
 from pipeline.labels.style import grow_box, learn_style, margins
 
@@ -60,3 +61,32 @@ def test_boxes_stay_inside_the_image():
     mask = blob(shape, 0, 58, 4, 6)
     x, y, w, h = grow_box(mask, (10, 10, 10, 10))
     assert (x, y) == (48, 0) and x + w == 64 and y + h == 14
+
+
+def shifted(name, mask, margins_ltrb):
+    x, y, w, h = mask_bbox(mask)
+    left, top, right, bottom = margins_ltrb
+    return InstanceRecord(name, 1, (x - left, y - top, w + left + right, h + top + bottom), mask=mask)
+
+
+def test_boxes_lean_toward_the_foreground_as_the_real_ones_do(tmp_path):
+    # Real spurs: copper (dark) to their right, their boxes reach 4 px further right than left.
+    shape = (200, 200)
+    clean = np.full(shape + (3,), 255, np.uint8)
+    clean[:, 100:] = 0  # copper on the right half
+    write_png(tmp_path / "clean.png", clean)
+    masks = [blob(shape, 20 + 30 * i, 88, 8, 8) for i in range(5)]  # just left of the copper
+    real = ImageRecord(tmp_path / "clean.png", tmp_path / "clean.png", 200, 200,
+                       [shifted("spur", m, (6, 5, 10, 5)) for m in masks])
+    style = learn_style([real], "dark")
+    assert style.classes["spur"].leans == [(1, 0)] * 5
+    target = blob(shape, 100, 104, 8, 8)  # on the other side: copper to its left
+    mirrored = np.zeros(shape, bool)
+    mirrored[:, :100] = True
+    rng = np.random.default_rng(0)
+    assert margins(style.box_for("spur", target, rng, mirrored), target) == (10, 5, 6, 5)
+    assert margins(style.box_for("spur", target, rng, ~mirrored), target) == (6, 5, 10, 5)
+    assert margins(style.box_for("spur", target, rng), target) == (6, 5, 10, 5)  # no foreground: as drawn
+    flat = np.zeros(shape, bool)  # no side has more foreground: no lean, margins as drawn
+    assert margins(style.box_for("spur", target, rng, flat), target) == (6, 5, 10, 5)
+    assert learn_style([real]).classes["spur"].leans == []  # no polarity: no leans
