@@ -89,7 +89,7 @@ class AnnotationStyle(BaseModel):
                                leans=[v for c in self.classes.values() for v in c.leans])
         if not style.margins:
             return (x, y, w, h)
-        target = lean(mask, foreground) if foreground is not None and len(style.leans) == len(style.margins) else None
+        target = lean(mask, foreground) if foreground is not None and style.leans else None
         index = _neighbour(style, max(w, h), rng, target)
         chosen = style.margins[index]
         ratio = max(w, h) / max(style.sizes[index])
