@@ -6,10 +6,11 @@ A param does not map 1:1 onto the measured area (shapes are clipped to the part'
 an `open` spans the trace it cuts, a `short` the gap it bridges), so each round multiplies the
 pixel params (length, width, radius, gap) by sqrt(real / simulated median area) — exact where
 area grows with the square of the params, a geometric approach where it grows linearly — and
-the kind's elongation knob by real / simulated median elongation: `aspect`, else the number of
-`bites`, else length up and width down by its square root at the same area. Every round places
-with the same seed (common random numbers), so rounds differ by the params only; a step that
-overshoots (line widths and disc radii are whole pixels) halves the next one.
+the kind's elongation knob by real / simulated median elongation: the number of `lobes` of a
+chained pin-hole, else `aspect`, else the number of `bites`, else length up and width down by its
+square root at the same area. Every round places with the same seed (common random numbers), so
+rounds differ by the params only; a step that overshoots (line widths and disc radii are whole
+pixels) halves the next one.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ ROUNDS = 5
 """Most rescaling rounds; fitting stops earlier once every fitted defect is CLOSE."""
 CLOSE = 0.1
 """A defect is fitted when its simulated median area and elongation are within +-10 % of real."""
+COUNTS = {"bites": 1, "lobes": 2}
+"""Whole-number elongation knobs and the least each is rescaled to."""
 
 
 @dataclass
@@ -82,7 +85,7 @@ def fit_shapes(library: DefectLibrary, grounds: list[np.ndarray],
     after = simulate(fitted, grounds, samples, seed, sides)
     return {i: DefectFit(_changed(library, fitted, i), before[i], after.defects[i],
                          tracks[i].best_round, library.defects[i].kind,
-                         elongation_knob(KINDS[library.defects[i].kind]))
+                         elongation_knob(library.defects[i]))
             for i in targets}, after
 
 
@@ -93,7 +96,7 @@ def _step(spec: DefectSpec, simulated: Simulated, track: _Track) -> dict[str, Ra
     track.steps = tuple(s * (0.5 if g * p < 0 else 1.0)
                         for s, g, p in zip(track.steps, logs, track.last, strict=True))
     track.last = logs
-    knob = elongation_knob(KINDS[spec.kind])
+    knob = elongation_knob(spec)
     return rescale(spec, math.exp(track.steps[0] * logs[0]),
                    math.exp(track.steps[1] * logs[1]) if knob else None)
 
@@ -104,7 +107,7 @@ def _miss(library: DefectLibrary, index: int, simulated: Simulated,
     if not simulated.area:
         return math.inf
     misses = [abs(math.log(simulated.median_area() / target[0]))]
-    if elongation_knob(KINDS[library.defects[index].kind]):
+    if elongation_knob(library.defects[index]):
         misses.append(abs(math.log(simulated.median_elongation() / target[1])))
     return max(misses)
 
@@ -123,11 +126,11 @@ def rescale(spec: DefectSpec, area_ratio: float, elongation_ratio: float | None)
     kind = KINDS[spec.kind]
     size = math.sqrt(area_ratio)
     factors = {name: size for name in kind.params if name in SIZE_PARAMS}
-    knob = elongation_knob(kind)
+    knob = elongation_knob(spec)
     if elongation_ratio is not None and knob == "aspect":
         factors["aspect"] = elongation_ratio
-    elif elongation_ratio is not None and knob == "bites":
-        factors["bites"] = elongation_ratio
+    elif elongation_ratio is not None and knob in COUNTS:
+        factors[knob] = elongation_ratio
     elif elongation_ratio is not None and knob == "length/width":
         factors["length"] = factors["length"] * math.sqrt(elongation_ratio)
         factors["width"] = factors["width"] / math.sqrt(elongation_ratio)
@@ -135,8 +138,12 @@ def rescale(spec: DefectSpec, area_ratio: float, elongation_ratio: float | None)
             for name, factor in factors.items() if factor != 1.0}
 
 
-def elongation_knob(kind: MaskKind) -> str | None:
-    """The param(s) that elongate this kind's masks: `aspect`, `bites`, `length/width` or None."""
+def elongation_knob(spec: DefectSpec) -> str | None:
+    """The param(s) that elongate this defect's masks: `aspect`, `bites`, `lobes` (a pin-hole
+    drawn as a chain of at least 2 lobes, which `aspect` does not shape), `length/width` or None."""
+    kind = KINDS[spec.kind]
+    if "lobes" in kind.params and current(spec, kind, "lobes").min >= 2:
+        return "lobes"
     if "aspect" in kind.params:
         return "aspect"
     if "bites" in kind.params:
@@ -152,12 +159,12 @@ def current(spec: DefectSpec, kind: MaskKind, name: str) -> Range:
     if given is not None:
         return given
     low, high = kind.params[name]
-    return (IntRange if name == "bites" else Range)(min=low, max=high)
+    return (IntRange if name in COUNTS else Range)(min=low, max=high)
 
 
 def _scaled(value: Range, name: str, factor: float) -> Range:
-    if name == "bites":
-        low = max(1, round(value.min * factor))
+    if name in COUNTS:  # a chained pin-hole stays a chain (at least 2 lobes)
+        low = max(COUNTS[name], round(value.min * factor))
         return IntRange(min=low, max=max(low, min(64, round(value.max * factor))), dist=value.dist)
     floor, ceiling = (1.0, 100.0) if name == "aspect" else (0.5, float(MAX_PX))
     low, high = (min(ceiling, max(floor, float(number(v * factor)))) for v in (value.min, value.max))

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from conditioning.bundle import foreground_mask
 from conditioning.context import context_share
-from conditioning.spec import load_library
+from conditioning.spec import DefectLibrary, load_library
 from flows.cli import app
 from pipeline.labels.fit_context import real_contexts
 from pipeline.labels.fit_counts import RealCounts, count_range, planned
@@ -215,3 +216,30 @@ def test_missing_dataset_is_a_located_error(runs, write_dataset):
     write_dataset("planted", PLANTED)
     with pytest.raises(DefectforgeError, match="not prepared; run `defectforge data prepare"):
         fit(dataset="planted")
+
+
+CHAINED = """\
+product: planted
+classes: [pin-hole]
+defects:
+  - name: stroke              # a hole drawn as a straight chain of two lobes
+    class: pin-hole
+    kind: pin_hole
+    shape: {radius: [6, 6], lobes: [2, 2], curvature: [0, 0], aspect: [1.5, 1.5]}
+    placement: {surface: foreground}
+    count: 2
+"""
+
+
+def test_a_chained_pin_hole_is_elongated_by_its_lobes_not_its_aspect():
+    from pipeline.labels.fit_shapes import fit_shapes
+
+    library = DefectLibrary.model_validate(yaml.safe_load(CHAINED))
+    grounds = [np.ones((96, 96), bool)] * 4  # all copper: nothing clips the holes
+    before = simulate(library, grounds, samples=24).defects[0]
+    target = (before.median_area(), 2 * before.median_elongation())
+    fit = fit_shapes(library, grounds, {0: target}, samples=24)[0][0]
+    assert fit.elongation_knob == "lobes" and "aspect" not in fit.params
+    assert fit.params["lobes"].min > 2
+    assert fit.after.median_elongation() > 1.5 * before.median_elongation()
+    assert 0.8 < fit.after.median_area() / before.median_area() < 1.25
