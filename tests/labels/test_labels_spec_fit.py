@@ -17,6 +17,7 @@ from conditioning.spec import DefectLibrary, load_library
 from flows.cli import app
 from pipeline.labels.fit_context import real_contexts
 from pipeline.labels.fit_counts import RealCounts, count_range, planned
+from pipeline.labels.fit_shapes import fit_shapes
 from pipeline.labels.measure import measure_set
 from pipeline.labels.shape_sim import simulate
 from pipeline.labels.surface import real_records
@@ -232,8 +233,6 @@ defects:
 
 
 def test_a_chained_pin_hole_is_elongated_by_its_lobes_not_its_aspect():
-    from pipeline.labels.fit_shapes import fit_shapes
-
     library = DefectLibrary.model_validate(yaml.safe_load(CHAINED))
     grounds = [np.ones((96, 96), bool)] * 4  # all copper: nothing clips the holes
     before = simulate(library, grounds, samples=24).defects[0]
