@@ -132,6 +132,7 @@ def evaluation_context(config: EvalConfig) -> Context:
     allowed = [r.image_path for r in train] + [r.clean_path for r in train if r.clean_path]
     guard = LeakageGuard([r.image_path for r in test], allowed)
     guard.check_no_test(allowed, "real training")
+    claim_output(config, out)
     # 3. the real sets on disk, exported once
     return Context(config, data, out, train, budget_path,
                    write_subset(train, data.categories, out / "real" / "annotations.json"),
@@ -157,14 +158,19 @@ ADDED_LATER = {"onto": "clean"}
 folder of the earlier settings keeps its key and its finished runs."""
 
 
-def output_dir(config: EvalConfig, name: str) -> Path:
-    """`runs/eval/<name>-k<k>-<profile>-<hash>` (hash of every setting that changes results,
-    arms and seeds aside), or `out_dir`; finished arms and seeds in it are reused, so a folder
-    holding results of other settings is refused."""
+def settings_text(config: EvalConfig) -> str:
+    """Every setting that changes results (arms and seeds aside), as settings.json holds them."""
     keyed = config.model_dump(mode="json", exclude={"arms", "seeds", "out_dir", "experiment", "strict",
                                                     "register_name", "profile", "jobs"})
     keyed = {key: value for key, value in keyed.items() if ADDED_LATER.get(key, object()) != value}
-    text = json.dumps(keyed, sort_keys=True, indent=1)
+    return json.dumps(keyed, sort_keys=True, indent=1)
+
+
+def output_dir(config: EvalConfig, name: str) -> Path:
+    """`runs/eval/<name>-k<k>-<profile>-<hash>` (hash of `settings_text`), or `out_dir`;
+    finished arms and seeds in it are reused, so a folder holding results of other settings is
+    refused. Nothing is written: `claim_output` records the settings once the inputs are checked."""
+    text = settings_text(config)
     digest = hashlib.sha256(text.encode()).hexdigest()[:8]
     out = (Path(config.out_dir) if config.out_dir is not None else
            runs_root() / "eval" / f"{name}-k{config.real_budget}-{config.profile}-{digest}")
@@ -175,8 +181,14 @@ def output_dir(config: EvalConfig, name: str) -> Path:
             f"{settings}: this output folder holds results of other settings; pass another "
             "--out (or delete the folder) to evaluate these"
         )
-    write_bytes(settings, text.encode())
     return out
+
+
+def claim_output(config: EvalConfig, out: Path) -> None:
+    """settings.json: from here on the folder holds results of these settings. Written only
+    after the inputs passed their checks, so a run refused for a bad input (a missing budget,
+    say) leaves no claim that would refuse the corrected rerun."""
+    write_bytes(out / "settings.json", settings_text(config).encode())
 
 
 def plan_runs(ctx: Context) -> list[PlannedRun]:

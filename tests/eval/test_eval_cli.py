@@ -44,13 +44,29 @@ def test_onto_is_checked_and_keeps_folders_of_earlier_settings(toy_dataset, tmp_
     existed (its settings.json has no `onto`) still takes the default."""
     import json
 
-    from eval.protocol import output_dir
+    from eval.protocol import claim_output, output_dir
 
     result = runner.invoke(app, ["evaluate", "--dataset", str(toy_dataset), "--onto", "scrap"])
     assert result.exit_code != 0 and "onto" in str(result.exception)
     config = resolve_config(str(toy_dataset), "dev", out_dir=tmp_path / "eval")
     folder = output_dir(config, "toy")
+    claim_output(config, folder)
     assert "onto" not in json.loads((folder / "settings.json").read_text())
     assert output_dir(config, "toy") == folder
     with pytest.raises(DefectforgeError, match="settings.json: this output folder"):
         output_dir(config.model_copy(update={"onto": "defective"}), "toy")
+
+
+def test_a_run_refused_for_a_bad_input_leaves_no_claim_on_its_folder(toy_dataset, tmp_path):
+    """A missing --budget is named and refused before the folder records its settings, so the
+    corrected rerun into the same --out is not refused as "other settings"."""
+    from eval.protocol import output_dir
+
+    out = tmp_path / "eval"
+    result = runner.invoke(app, ["evaluate", "--dataset", str(toy_dataset), "--profile", "dev",
+                                 "--arms", "real", "--budget", str(tmp_path / "nope.json"),
+                                 "--out", str(out)])
+    assert result.exit_code != 0 and "nope.json: not a budget manifest" in str(result.exception)
+    assert not (out / "settings.json").exists()
+    corrected = resolve_config(str(toy_dataset), "dev", out_dir=out, budget_path=tmp_path / "k.json")
+    assert output_dir(corrected, "toy") == out.resolve()
