@@ -1,11 +1,14 @@
 """`defectforge evaluate` settings: profiles, overrides, user errors."""
 
+import json
+
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from conditioning.errors import DefectforgeError
 from eval.config import PROFILES, resolve_config
+from eval.protocol import claim_output, output_dir
 from flows.cli import app
 
 runner = CliRunner()
@@ -42,10 +45,6 @@ def test_bad_values_are_user_errors(toy_dataset):
 def test_onto_is_checked_and_keeps_folders_of_earlier_settings(toy_dataset, tmp_path):
     """--onto defective is its own setting (its own folder); a folder written before the setting
     existed (its settings.json has no `onto`) still takes the default."""
-    import json
-
-    from eval.protocol import claim_output, output_dir
-
     result = runner.invoke(app, ["evaluate", "--dataset", str(toy_dataset), "--onto", "scrap"])
     assert result.exit_code != 0 and "onto" in str(result.exception)
     config = resolve_config(str(toy_dataset), "dev", out_dir=tmp_path / "eval")
@@ -60,8 +59,6 @@ def test_onto_is_checked_and_keeps_folders_of_earlier_settings(toy_dataset, tmp_
 def test_a_run_refused_for_a_bad_input_leaves_no_claim_on_its_folder(toy_dataset, tmp_path):
     """A missing --budget is named and refused before the folder records its settings, so the
     corrected rerun into the same --out is not refused as "other settings"."""
-    from eval.protocol import output_dir
-
     out = tmp_path / "eval"
     result = runner.invoke(app, ["evaluate", "--dataset", str(toy_dataset), "--profile", "dev",
                                  "--arms", "real", "--budget", str(tmp_path / "nope.json"),
