@@ -50,6 +50,8 @@ PARITY = "parity.json"
 """The label parity of a synthetic set against the k real images (beside its SET_MARKER)."""
 RUN_LOCK = ".training.lock"
 """Held by the process training a run (filelock): one run is never trained twice at once."""
+SETTINGS = "settings.json"
+"""The evaluation folder's settings (`settings_text`); another run's settings are refused there."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,7 @@ folder of the earlier settings keeps its key and its finished runs."""
 
 
 def settings_text(config: EvalConfig) -> str:
-    """Every setting that changes results (arms and seeds aside), as settings.json holds them."""
+    """Every setting that changes results (arms and seeds aside), as `SETTINGS` holds them."""
     keyed = config.model_dump(mode="json", exclude={"arms", "seeds", "out_dir", "experiment", "strict",
                                                     "register_name", "profile", "jobs"})
     keyed = {key: value for key, value in keyed.items() if ADDED_LATER.get(key, object()) != value}
@@ -175,7 +177,7 @@ def output_dir(config: EvalConfig, name: str) -> Path:
     out = (Path(config.out_dir) if config.out_dir is not None else
            runs_root() / "eval" / f"{name}-k{config.real_budget}-{config.profile}-{digest}")
     out = out.resolve()
-    settings = out / "settings.json"
+    settings = out / SETTINGS
     if settings.is_file() and settings.read_text() != text:
         raise DefectforgeError(
             f"{settings}: this output folder holds results of other settings; pass another "
@@ -185,10 +187,10 @@ def output_dir(config: EvalConfig, name: str) -> Path:
 
 
 def claim_output(config: EvalConfig, out: Path) -> None:
-    """settings.json: from here on the folder holds results of these settings. Written only
+    """`SETTINGS`: from here on the folder holds results of these settings. Written only
     after the inputs passed their checks, so a run refused for a bad input (a missing budget,
     say) leaves no claim that would refuse the corrected rerun."""
-    write_bytes(out / "settings.json", settings_text(config).encode())
+    write_bytes(out / SETTINGS, settings_text(config).encode())
 
 
 def plan_runs(ctx: Context) -> list[PlannedRun]:
