@@ -194,14 +194,16 @@ def _sources(inputs: ArmInputs, clean_paths: list[Path]) -> list[Path]:
 
 
 def diffusion(inputs: ArmInputs) -> SyntheticSet:
-    """A generated set: `generated` (a folder with annotations.json) or made by generate_set.
+    """A generated set: `generated` (a folder with annotations.json; a {seed} in its path gives
+    each training seed its own set) or made by generate_set.
 
     Its inputs for the leakage guard: the backgrounds it drew on and, when the model folder is
     known, the images the generator was trained on (model_card.json).
     """
-    from eval.generated import generator_training_images, load_generated
+    from eval.generated import SEED_FIELD, generator_training_images, load_generated, set_for_seed
 
-    folder = inputs.generated
+    folder = None if inputs.generated is None else set_for_seed(inputs.generated, inputs.seed)
+    shared = folder is not None and SEED_FIELD not in str(inputs.generated)
     if folder is None and inputs.generator_model is not None:
         from pipeline.generate import generate_set
 
@@ -215,7 +217,7 @@ def diffusion(inputs: ArmInputs) -> SyntheticSet:
             "`defectforge generate`) or --generator-model DIR"
         )
     synthetic = load_generated(Path(folder), inputs.out_dir, inputs.count, inputs.categories,
-                               inputs.seed)
+                               inputs.seed, shared=shared)
     if inputs.generator_model is not None:
         synthetic.inputs += generator_training_images(inputs.generator_model, inputs.train)
     return synthetic

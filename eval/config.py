@@ -146,7 +146,7 @@ class EvalConfig(BaseModel):
         "defects clear of the real ones, whose labels are kept (as `defectforge generate --onto`)")
     budget_seed: int = Field(0, description="seed of the k-image draw (same images for all arms)")
     budget_path: Path | None = Field(None, description="use this budget JSON instead of drawing")
-    generated: Path | None = Field(None, description="generated COCO set for the diffusion arm")
+    generated: Path | None = Field(None, description="generated COCO set for the diffusion arm; a {seed} in the path is replaced by each training seed (one set per seed)")
     generator_model: Path | None = Field(None, description="model dir to generate the diffusion set")
     spec_path: Path | None = Field(None, description="defect spec (default datasets/<name>/defects.yaml)")
     out_dir: Path | None = Field(None, description="default runs/eval/<dataset>-k<k>-<profile>")

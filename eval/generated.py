@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from conditioning.errors import DefectforgeError
+from eval.console import warn
 from eval.synthetic import ANNOTATIONS, SyntheticSet
 from pipeline.data.coco_reader import read_coco
 from pipeline.data.coco_writer import write_coco
@@ -20,11 +21,25 @@ PASS_RATE_KEYS = ("image_pass_rate", "pass_rate", "instance_pass_rate")
 """summary.json keys read as the QA gate's pass rate, first found wins."""
 
 
+SEED_FIELD = "{seed}"
+"""In a --generated path, replaced by the training seed: one generated set per seed."""
+
+
+def set_for_seed(path: Path, seed: int) -> Path:
+    """The generated set a training seed reads: `path` with {seed} replaced by the seed."""
+    return Path(str(path).replace(SEED_FIELD, str(seed)))
+
+
 def load_generated(
-    folder: Path, out_dir: Path, count: int, categories: list[dict[str, Any]], seed: int
+    folder: Path, out_dir: Path, count: int, categories: list[dict[str, Any]], seed: int,
+    *, shared: bool = True,
 ) -> SyntheticSet:
     """`count` gate-passing images of `folder` drawn with `seed` (each training seed samples its
-    own subset of the generated set), re-written as this arm's COCO set."""
+    own subset of the generated set), re-written as this arm's COCO set.
+
+    A `shared` set (one for every seed) with no more passing images than `count` gives every seed
+    the same images, so the seed interval leaves out the draw of the set: that is warned about.
+    """
     coco = folder / ANNOTATIONS if folder.is_dir() else folder
     if not coco.is_file():
         raise DefectforgeError(f"{coco}: generated set has no {ANNOTATIONS}; run generation first")
@@ -41,6 +56,11 @@ def load_generated(
               and not any(_failed(i.extra) for i in r.instances)]
     if not passed:
         raise DefectforgeError(f"{coco}: no generated image passed the QA gate")
+    if shared and len(passed) <= count:
+        warn(f"{coco}: {len(passed)} passing images for {count} per seed, so every training "
+             "seed trains on the same generated images (the copypaste and procedural arms draw "
+             f"new ones per seed); generate one set per seed and pass --generated "
+             f"'DIR-{SEED_FIELD}', or generate more images")
     chosen = np.random.default_rng(seed).permutation(len(passed))[:count]
     kept = [passed[i] for i in sorted(chosen)]
     out = write_coco(out_dir / ANNOTATIONS, kept, categories, root=coco.parent)

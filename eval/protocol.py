@@ -13,13 +13,13 @@ from pathlib import Path
 
 from filelock import FileLock
 from rich.console import Console
-from rich.markup import escape
 
 from conditioning.errors import DefectforgeError
 from conditioning.spec import DefectLibrary, load_library
 from eval.arms import ARMS, SPEC_ARMS, ArmInputs
 from eval.bootstrap import bootstrap, coco_matches
 from eval.config import EvalConfig
+from eval.console import warn
 from eval.detector import TestSet, evaluate_detector, predict_coco, train_detector
 from eval.epoch_log import EpochRecorder, read_curves
 from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
@@ -241,9 +241,7 @@ def check_parity(ctx: Context, arm: str, result: ParityResult) -> None:
             f"({problems}); fix the arm or its spec (`defectforge data parity` shows the table), "
             "or run without --strict to train anyway"
         )
-    Console(stderr=True, soft_wrap=True).print(
-        f"[bold yellow]WARNING[/] {escape(arm)} arm: labels out of tolerance of the real ones: "
-        f"{escape(problems)}", highlight=False)
+    warn(f"{arm} arm: labels out of tolerance of the real ones: {problems}")
 
 
 def parent_params(ctx: Context, plan: list[PlannedRun]) -> dict:

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         arms: Annotated[str | None, typer.Option("--arms", help="comma list of real,augment,copypaste,procedural,diffusion")] = None,
         seeds: Annotated[str | None, typer.Option("--seeds", help="comma list, e.g. 0,1,2")] = None,
         ratio: Annotated[float | None, typer.Option("--ratio", help="synthetic images per real image")] = None,
-        generated: Annotated[Path | None, typer.Option("--generated", help="generated set (diffusion arm)")] = None,
+        generated: Annotated[Path | None, typer.Option("--generated", help="generated set (diffusion arm); a {seed} in the path gives each training seed its own set")] = None,
         generator_model: Annotated[Path | None, typer.Option("--generator-model", help="model dir: generate the diffusion set now")] = None,
         budget: Annotated[Path | None, typer.Option("--budget", help="budget JSON (default: drawn from the train split)")] = None,
         spec: Annotated[Path | None, typer.Option("--spec", help="defect spec for the procedural arm")] = None,

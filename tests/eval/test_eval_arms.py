@@ -236,3 +236,27 @@ def test_each_seed_draws_its_own_subset_of_a_generated_set(toy_dataset, tmp_path
                            generated=generated)
         picked.append([r.image_path.name for r in read_coco(ARMS["diffusion"](inputs).coco_path)])
     assert len(picked[0]) == len(picked[1]) == 4 and picked[0] != picked[1]
+
+
+def test_a_seed_field_in_the_generated_path_gives_each_seed_its_own_set(toy_dataset, tmp_path, capsys):
+    records = read_coco(toy_dataset / "annotations" / "train.json")
+    for seed in (0, 1):
+        write_coco(tmp_path / f"gen-s{seed}" / "annotations.json", records[4 * seed:4 * seed + 4],
+                   CATEGORIES, root=toy_dataset)
+    for seed in (0, 1):
+        inputs = ArmInputs(dataset="toy", train=records[:4], categories=CATEGORIES,
+                           out_dir=tmp_path / f"seed{seed}", seed=seed, ratio=1.0,
+                           generated=tmp_path / "gen-s{seed}")
+        picked = {r.image_path.name for r in read_coco(ARMS["diffusion"](inputs).coco_path)}
+        assert picked == {r.image_path.name for r in records[4 * seed:4 * seed + 4]}
+    assert "WARNING" not in capsys.readouterr().err
+
+
+def test_a_shared_set_no_larger_than_one_seeds_share_is_warned_about(toy_dataset, tmp_path, capsys):
+    records = read_coco(toy_dataset / "annotations" / "train.json")
+    write_coco(tmp_path / "gen" / "annotations.json", records[:4], CATEGORIES, root=toy_dataset)
+    inputs = ArmInputs(dataset="toy", train=records[:4], categories=CATEGORIES,
+                       out_dir=tmp_path / "seed0", seed=0, ratio=1.0, generated=tmp_path / "gen")
+    ARMS["diffusion"](inputs)
+    err = capsys.readouterr().err
+    assert "every training seed trains on the same generated images" in err and "{seed}" in err
