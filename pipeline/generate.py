@@ -246,8 +246,9 @@ def _check_learned(library, model_dir: Path) -> None:
 
 def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[int], seed: int,
              existing: dict[str, list], real_sizes: dict[str, list]):
-    """Conditioning bundles of the chunk's samples (each picks its background from its own seed);
-    on a real defect image (`existing`: its instances) new defects keep away from its own;
+    """Conditioning bundles of the chunk's samples: sample i starts from backgrounds[i mod n], as
+    the procedural arm does, so a set covers them as evenly as placement allows; its defects come
+    from its own seed; on a real defect image (`existing`: its instances) new defects keep away from its own;
     `real_sizes` (per class, the real defect boxes) size `learned` regions."""
     from conditioning.bundle import bundle_on_backgrounds
     from conditioning.masks.learned import LEARNED
@@ -261,7 +262,7 @@ def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[
         sample_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
         try:
             background_path, background, bundle = bundle_on_backgrounds(
-                library, backgrounds, sample_seed, sample_seed, load_rgb, image_id=ids[index], occupied=occupied,
+                library, backgrounds, index, sample_seed, load_rgb, image_id=ids[index], occupied=occupied,
                 real_sizes=real_sizes)
         except DefectforgeError:
             continue

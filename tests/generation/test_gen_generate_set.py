@@ -2,6 +2,7 @@
 boxes in the real annotation style, strict rejections counted."""
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from pipeline.data.prepared import PreparedDataset
 from pipeline.data.records import decode_mask, mask_bbox
 from pipeline.generate import generate_set
 from pipeline.train import train_generator
+from pipeline.training_data import defective_backgrounds
 
 
 @pytest.mark.slow
@@ -101,3 +103,20 @@ def test_gen_generate_set_labels_follow_the_real_style_and_counts_strict_rejecti
     verdicts = [i["gate"] for r in (out / "records").iterdir() for i in json.loads(r.read_text())["instances"]]
     passable = sum(v["contrast_rule_passed"] for v in verdicts)
     assert passable > 0 and strict[1] + strict[-1] == passable
+
+
+@pytest.mark.slow
+def test_gen_generate_set_covers_the_real_defect_images_evenly(tmp_path, tiny_line, kit):
+    """Sample i starts from background i mod n: where placement succeeds, each of the budget's
+    defect images as often as the others (placed by each sample's seed, a set skipped some and
+    repeated others)."""
+    spec, budget = tiny_line
+    model = train_generator("tiny", budget, tmp_path / "model", config={
+        "model": kit.tiny, "base_steps": 2, "control_steps": 2, "batch_size": 4, "clean_crops": 8}, progress=False)
+    out = tmp_path / "gen"
+    summary = generate_set("tiny", spec, model, 12, out, seed=5, budget_path=budget, progress=False,
+                           config={"batch_size": 4, "gate": {"retries": 0}, "onto": "defective"})
+    assert summary.placement_failed == 0
+    used = Counter(json.loads(r.read_text())["background"] for r in (out / "records").iterdir())
+    defect_images, _ = defective_backgrounds(PreparedDataset("tiny"), budget)
+    assert len(defect_images) == 3 and used == {str(p): 4 for p in defect_images}
