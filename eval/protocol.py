@@ -10,8 +10,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from rich.console import Console
 
 from conditioning.errors import DefectforgeError
@@ -52,6 +53,16 @@ RUN_LOCK = ".training.lock"
 """Held by the process training a run (filelock): one run is never trained twice at once."""
 SETTINGS = "settings.json"
 """The evaluation folder's settings (`settings_text`); another run's settings are refused there."""
+PLANNED_CONTROLS = "controls.json"
+"""The epochs of the real-only controls the evaluation last planned (read by `train_real_arm`)."""
+
+
+class EventLike(Protocol):
+    """A `threading.Event` or a `multiprocessing` one."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,7 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
     data = ctx.data
     # 4. every arm's synthetic set per seed, its schedule, and the real-only controls
     plan = plan_runs(ctx)
+    write_json(ctx.out / PLANNED_CONTROLS, control_epochs(plan))
     # 5. every planned detector under one MLflow parent run
     with tracking.parent_run(config.experiment, f"{data.name}-k{config.real_budget}",
                              parent_params(ctx, plan), evaluation_key(ctx)) as parent:
@@ -142,17 +154,41 @@ def evaluation_context(config: EvalConfig) -> Context:
                    load_library(data.spec_path) if data.spec_path is not None else None)
 
 
-def train_real_arm(config: EvalConfig) -> list[Path]:
+def train_real_arm(config: EvalConfig, evaluation_over: EventLike | None = None,
+                   planned_after: float = 0.0) -> list[Path]:
     """Train the real-only arm's seeds ahead of the rest of `config`'s evaluation, one detector
     at a time in this process (a campaign runs this beside its generator: these runs need no
     synthetic set). Writes the run folders `run_evaluation` writes, which then reuses them (a
     run still training is waited for, never trained twice); no MLflow runs, no report.
-    Returns the run folders."""
+
+    With `evaluation_over` (an event the caller sets once its evaluation has finished), it then
+    waits for that evaluation's plan (`PLANNED_CONTROLS` written after `planned_after`, a
+    `time.time()`) and trains the real-only controls no other process has started, last seed
+    first (the evaluation's workers take them first seed first): a core that would idle at the
+    end trains them. Returns the run folders it trained or found finished."""
     ctx = evaluation_context(config.model_copy(update={"arms": ["real"]}))
     plan = plan_runs(ctx)
     for run in plan:
         train_one(ctx, run)
-    return [run_folder(ctx, run.arm, run.seed) for run in plan]
+    done = [run_folder(ctx, run.arm, run.seed) for run in plan]
+    if evaluation_over is None:
+        return done
+    epochs = planned_controls(ctx.out, evaluation_over, planned_after)
+    for run in reversed(control_runs(ctx, plan[0].real, plan[0].real_images, epochs)):
+        if train_one(ctx, run, wait=False):
+            done.append(run_folder(ctx, run.arm, run.seed))
+    return done
+
+
+def planned_controls(out: Path, evaluation_over: EventLike, planned_after: float) -> list[int]:
+    """The control epochs of the evaluation planned in `out` after `planned_after`, waited for
+    until `evaluation_over` is set (then: none)."""
+    path = out / PLANNED_CONTROLS
+    while not evaluation_over.is_set():
+        if path.is_file() and path.stat().st_mtime >= planned_after:
+            return json.loads(path.read_text())
+        evaluation_over.wait(1.0)
+    return []
 
 
 ADDED_LATER = {"onto": "clean"}
@@ -212,11 +248,19 @@ def plan_runs(ctx: Context) -> list[PlannedRun]:
             synthetic_images = train_image_count([tiles]) if tiles else 0
             schedule = arm_schedule(cfg.detector, cfg.schedule, real_images, synthetic_images)
             plan.append(PlannedRun(arm, seed, real, tiles, schedule, real_images, synthetic_images))
-    controls = sorted({e for r in plan for e in r.schedule.control_epochs})
-    plan += [PlannedRun(control_name(e), seed, real, None,
-                        ArmSchedule(control_detector(cfg.detector, e)), real_images)
-             for e in controls for seed in cfg.seeds]
-    return plan
+    return plan + control_runs(ctx, real, real_images, control_epochs(plan))
+
+
+def control_epochs(plan: list[PlannedRun]) -> list[int]:
+    """The epochs of the real-only controls the plan's schedules need."""
+    return sorted({e for r in plan for e in r.schedule.control_epochs})
+
+
+def control_runs(ctx: Context, real: Path, real_images: int, epochs: list[int]) -> list[PlannedRun]:
+    """The real-only controls at `epochs`, for every seed."""
+    return [PlannedRun(control_name(e), seed, real, None,
+                       ArmSchedule(control_detector(ctx.config.detector, e)), real_images)
+            for e in epochs for seed in ctx.config.seeds]
 
 
 def set_parity(ctx: Context, folder: Path, synthetic: SyntheticSet) -> ParityResult:
@@ -281,21 +325,29 @@ def train_all(ctx: Context, plan: list[PlannedRun]) -> None:
             future.result()
 
 
-def train_one(ctx: Context, run: PlannedRun) -> None:
+def train_one(ctx: Context, run: PlannedRun, *, wait: bool = True) -> bool:
     """One planned run: train, score on the real test split, result.json; everything it
     prints goes to the run's train.log. Holds the run's lock file while it works: another
     process on the same folder (`train_real_arm` beside the evaluation) waits, then finds the
-    result and trains nothing."""
+    result and trains nothing; with `wait=False` it leaves the run to that process instead.
+    Returns whether the run has its result."""
     folder = run_folder(ctx, run.arm, run.seed)
     folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(folder / RUN_LOCK):
-        if (folder / RESULT).is_file():
-            return
-        with output_to(folder / TRAIN_LOG):
-            synthetic = None if run.real_only else load_set(folder / "synthetic" / SET_MARKER)
-            result, detections = train_and_score(ctx, run, folder, synthetic)
-        write_json(folder / DETECTIONS, detections)
-        write_bytes(folder / RESULT, result.model_dump_json(indent=1).encode())
+    lock = FileLock(folder / RUN_LOCK, blocking=wait)
+    try:
+        lock.acquire()
+    except Timeout:
+        return False
+    try:
+        if not (folder / RESULT).is_file():
+            with output_to(folder / TRAIN_LOG):
+                synthetic = None if run.real_only else load_set(folder / "synthetic" / SET_MARKER)
+                result, detections = train_and_score(ctx, run, folder, synthetic)
+            write_json(folder / DETECTIONS, detections)
+            write_bytes(folder / RESULT, result.model_dump_json(indent=1).encode())
+    finally:
+        lock.release()
+    return True
 
 
 def log_run(ctx: Context, run: PlannedRun) -> RunResult:

@@ -1,6 +1,6 @@
 """The campaign flow: data -> real budget -> generator -> batched generation + gate -> COCO/YOLO
--> detector arms -> MLflow report -> a point on the campaign's MLflow trend. Each step is one
-thin task (flows/tasks.py)."""
+-> detector arms (the realism check beside them) -> MLflow report -> a point on the campaign's
+MLflow trend. Each step is one thin task (flows/tasks.py)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def synthesize_and_evaluate(
 ) -> dict[str, Any]:
     """Steps 3-4 on the configured task runner (threads, or Dask workers): generation mapped
     over sample ranges with its gate (`threads`: torch threads of a local generation task), one
-    COCO file, its YOLO export, the detector arms."""
+    COCO file, its YOLO export, the detector arms beside the realism check."""
     generated = cfg.out_dir / "generated"
     ranges = batch_ranges(cfg.count, cfg.batch_size)
     tasks.clean_partial_files(str(generated))
@@ -76,6 +76,8 @@ def synthesize_and_evaluate(
     )  # fmt: skip
     report("export")
 
+    # the realism check needs no detector: it runs while the detectors train
+    realism = tasks.measure_realism.submit(data["test_coco"], coco["coco"], coco["coco_sha256"])
     evaluation: dict[str, Any] = {}
     skipped: list[str] = []
     if cfg.evaluate:
@@ -87,7 +89,7 @@ def synthesize_and_evaluate(
         )  # fmt: skip
     report("evaluation")
     return {"batches": batches, "generation": coco, "yolo": data_yaml, "evaluation": evaluation,
-            "skipped_arms": skipped}  # fmt: skip
+            "skipped_arms": skipped, "realism": realism.result()}  # fmt: skip
 
 
 def trains_real_arm(cfg: CampaignConfig) -> bool:
@@ -175,9 +177,8 @@ def campaign(
         )  # fmt: skip
 
     # 5. the trend: this campaign's key metrics as one point on the campaign's MLflow trend run
-    generation = results["generation"]
-    realism = tasks.measure_realism(data["test_coco"], generation["coco"], generation["coco_sha256"])
-    points = key_points(results["evaluation"] or None, generation["image_pass_rate"],
+    realism = results["realism"]
+    points = key_points(results["evaluation"] or None, results["generation"]["image_pass_rate"],
                         realism["accuracy"])
     step = tasks.log_trend(evaluation_settings["experiment"], cfg.campaign_name, points,
                            (results["evaluation"] or {}).get("parent_run_id"))

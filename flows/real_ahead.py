@@ -2,15 +2,17 @@
 the generator trains and draws, and the evaluation then reuses them.
 
 `RealArmAhead` starts that process (`eval.protocol.train_real_arm`, one detector at a time, so it
-takes one core) and says how many torch threads the generator keeps beside it. Runs are locked
-per folder, so the evaluation waits for a run still training instead of training it twice. If the
-campaign fails, the process is stopped; a run it leaves half-trained has no result and is trained
-again by the next campaign run.
+takes one core) and says how many torch threads the generator keeps beside it. Once the evaluation
+has planned its real-only controls, the process trains those too, from the other end of the
+evaluation's queue, until the campaign's block ends. Runs are locked per folder, so a run is
+never trained twice. If the campaign fails, the process is stopped; a run it leaves half-trained
+has no result and is trained again by the next campaign run.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,8 +22,10 @@ from prefect import get_run_logger
 from pipeline.threads import threads_beside
 
 
-def train_real_arm_quietly(settings: dict[str, Any], log_dir: str) -> None:
-    """The process's target: what it prints goes to `log_dir`, each run's output to its train.log."""
+def train_real_arm_quietly(settings: dict[str, Any], log_dir: str, evaluation_over: Any,
+                           planned_after: float) -> None:
+    """The process's target: what it prints goes to `log_dir`, each run's output to its train.log;
+    `evaluation_over`, `planned_after`: as `eval.protocol.train_real_arm` takes them."""
     from eval.config import EvalConfig
     from eval.protocol import train_real_arm
     from eval.train_display import quiet_worker
@@ -29,7 +33,7 @@ def train_real_arm_quietly(settings: dict[str, Any], log_dir: str) -> None:
 
     quiet_worker(log_dir)
     configure_offline_environment()
-    train_real_arm(EvalConfig.model_validate(settings))
+    train_real_arm(EvalConfig.model_validate(settings), evaluation_over, planned_after)
 
 
 class RealArmAhead:
@@ -39,6 +43,7 @@ class RealArmAhead:
     def __init__(self, settings: dict[str, Any] | None):
         self.settings = settings
         self.process: multiprocessing.process.BaseProcess | None = None
+        self.block_over: Any = None
 
     @property
     def outcome(self) -> dict[str, Any] | None:
@@ -56,8 +61,11 @@ class RealArmAhead:
         if self.settings is None:
             return self
         log_dir = Path(self.settings["out_dir"]) / "logs"
-        self.process = multiprocessing.get_context("spawn").Process(
-            target=train_real_arm_quietly, args=(self.settings, str(log_dir)),
+        context = multiprocessing.get_context("spawn")
+        self.block_over = context.Event()
+        self.process = context.Process(
+            target=train_real_arm_quietly,
+            args=(self.settings, str(log_dir), self.block_over, time.time()),
             name="real-arm-ahead", daemon=True,
         )  # fmt: skip
         self.process.start()
@@ -73,6 +81,7 @@ class RealArmAhead:
             return
         if kind is not None:
             self.process.terminate()
+        self.block_over.set()
         self.process.join()
         if kind is None and self.process.exitcode != 0:
             get_run_logger().warning(

@@ -265,6 +265,75 @@ def test_the_real_arm_trained_ahead_is_reused_by_the_evaluation(toy_dataset, tmp
     assert (arms / "copypaste" / "seed1" / "result.json").is_file()
 
 
+@pytest.mark.slow
+def test_the_real_arm_ahead_trains_the_controls_once_the_evaluation_planned_them(
+        toy_dataset, tmp_path, mlflow_store):
+    """Given an event, `train_real_arm` then trains the real-only controls of the evaluation's
+    plan, last seed first; the evaluation plans the same controls and reuses them."""
+    import threading
+    import time
+
+    from eval.protocol import PLANNED_CONTROLS, RESULT, train_real_arm
+
+    config = resolve_config(
+        str(toy_dataset), "quick", real_budget=8, arms=["real", "copypaste"], seeds=[0, 1],
+        ratio=1.0, test_limit=4, epochs=2, imgsz=64, val_imgsz=96, batch=8, workers=0,
+        device="cpu", out_dir=tmp_path / "eval", experiment="toy-ahead-controls", jobs=1,
+    )
+    arms = tmp_path / "eval" / "arms"
+    plan_file = tmp_path / "eval" / PLANNED_CONTROLS
+    plan_file.parent.mkdir()
+    started = time.time() - 60
+    plan_file.write_text("[1]")
+    folders = train_real_arm(config, threading.Event(), planned_after=started)
+    assert folders == [arms / "real" / "seed0", arms / "real" / "seed1",
+                       arms / "real-e1" / "seed1", arms / "real-e1" / "seed0"]
+    before = {f: (f / RESULT).read_bytes() for f in folders}
+
+    report = run_evaluation(config)
+    assert json.loads(plan_file.read_text()) == [1]
+    assert [a.arm for a in report.arms] == ["real", "copypaste", "real-e1"]
+    assert {f: (f / RESULT).read_bytes() for f in folders} == before
+
+
+def test_an_earlier_evaluations_plan_is_not_taken_for_this_ones(tmp_path):
+    """`planned_controls` takes a plan written after `planned_after` and waits past an older
+    one until the evaluation is over (then: no controls)."""
+    import threading
+
+    from eval.protocol import PLANNED_CONTROLS, planned_controls
+
+    plan_file = tmp_path / PLANNED_CONTROLS
+    plan_file.write_text("[37]")
+    written = plan_file.stat().st_mtime
+    assert planned_controls(tmp_path, threading.Event(), planned_after=written) == [37]
+    over = threading.Event()
+    threading.Timer(1.0, over.set).start()
+    assert planned_controls(tmp_path, over, planned_after=written + 1) == []
+    assert over.is_set()
+
+
+def test_a_run_another_process_is_training_is_left_to_it_when_not_waiting(toy_dataset, tmp_path):
+    """`train_one(wait=False)` on a run whose lock another process holds returns False at once
+    and trains nothing."""
+    from filelock import FileLock
+
+    from eval.protocol import RUN_LOCK, evaluation_context, plan_runs, run_folder, train_one
+
+    config = resolve_config(
+        str(toy_dataset), "quick", real_budget=8, arms=["real"], seeds=[0], test_limit=4,
+        epochs=1, imgsz=64, val_imgsz=96, batch=8, workers=0, device="cpu",
+        out_dir=tmp_path / "eval", jobs=1,
+    )
+    ctx = evaluation_context(config)
+    [run] = plan_runs(ctx)
+    folder = run_folder(ctx, run.arm, run.seed)
+    folder.mkdir(parents=True)
+    with FileLock(folder / RUN_LOCK):
+        assert train_one(ctx, run, wait=False) is False
+    assert sorted(p.name for p in folder.iterdir()) == [RUN_LOCK]
+
+
 def test_a_run_another_process_is_training_is_waited_for_not_trained_again(toy_dataset, tmp_path):
     """While another process holds a run's lock, `train_one` waits; when that process leaves a
     result, it returns without training (the run folder gets no detector)."""

@@ -71,6 +71,8 @@ def test_flow_campaign_end_to_end_on_sample(prefect_api, toy, check_coco):
     assert [arm["arm"] for arm in evaluation["arms"]] == ["real", "diffusion"]
     # the real-only detectors trained in their own process beside the generator, which ended well
     assert summary["real_arm_ahead"]["exit_code"] == 0
+    # the realism check ran beside the detectors: a figure, or why the set is too small for one
+    assert "accuracy" in summary["realism"]
     assert evaluation["parent_run_id"]
     assert json.loads((cfg.out_dir / "summary.json").read_text()) == summary
 
