@@ -115,25 +115,22 @@ def _interpolated_precision(cat: CategoryMatches, draws: np.ndarray, positives: 
 
     Only true positives need visiting: recall rises only at them, and a false positive's precision
     is at most that of the detection before it, so the envelope (the best precision at or after a
-    detection) at a true positive is the best over the true positives from there on. The
-    detections seen up to each one (true and false positives) come from one cumulative sum per
-    draw; the values are the same sums COCOeval forms, so the result is exact."""
+    detection) at a true positive is the best over the true positives from there on. The weighted
+    counts at each true positive (true positives, and detections seen, so far) are the draws'
+    image weights times per-image counts (`_counts_up_to`), one matrix product per threshold; the
+    values are the same integer sums COCOeval forms, so the result is exact."""
     rows, points = len(draws), len(RECALL_POINTS)
     precision = np.zeros((rows, len(IOU_THRESHOLDS), points))
-    if cat.image.size == 0:
-        return precision
-    w = draws[:, cat.image]  # (R, D)
-    seen_so_far: dict[bytes, np.ndarray] = {}  # per mask of counted (not ignored) detections
+    images = len(cat.ground_truth)
     for t in range(len(IOU_THRESHOLDS)):
-        counted = cat.tp[t] | cat.fp[t]
-        key = counted.tobytes()
-        if key not in seen_so_far:  # usually one mask for every threshold
-            seen_so_far[key] = np.cumsum(w * counted, axis=1)
         hits = np.flatnonzero(cat.tp[t])
         if hits.size == 0:
             continue
-        tp = np.cumsum(w[:, hits], axis=1)  # (R, K)
-        prec = tp / np.maximum(seen_so_far[key][:, hits], np.spacing(1))
+        counted = cat.tp[t] | cat.fp[t]
+        tp = draws @ _counts_up_to(cat.image[hits], np.arange(hits.size), images)  # (R, K)
+        seen = draws @ _counts_up_to(cat.image[counted], np.searchsorted(hits, np.flatnonzero(counted)),
+                                     images, hits.size)
+        prec = tp / np.maximum(seen, np.spacing(1))
         envelope = np.maximum.accumulate(prec[:, ::-1], axis=1)[:, ::-1]
         with np.errstate(invalid="ignore", divide="ignore"):
             recall = tp / positives[:, None]
@@ -141,6 +138,15 @@ def _interpolated_precision(cat: CategoryMatches, draws: np.ndarray, positives: 
         picked = np.take_along_axis(envelope, np.minimum(first, hits.size - 1), axis=1)
         precision[:, t] = np.where(first < hits.size, picked, 0.0)
     return precision
+
+
+def _counts_up_to(image: np.ndarray, step: np.ndarray, images: int, steps: int | None = None) -> np.ndarray:
+    """(images, steps): how many of the detections (test-image index `image`, first counted at
+    `step`; steps past the last are dropped) each image has by each step."""
+    steps = len(step) if steps is None else steps
+    keep = step < steps
+    counts = np.bincount(image[keep] * steps + step[keep], minlength=images * steps)
+    return np.cumsum(counts.reshape(images, steps), axis=1).astype(np.float64)
 
 
 def _first_reaching(recall: np.ndarray) -> np.ndarray:

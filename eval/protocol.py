@@ -7,6 +7,7 @@ import hashlib
 import json
 import multiprocessing
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from rich.console import Console
 from conditioning.errors import DefectforgeError
 from conditioning.spec import DefectLibrary, load_library
 from eval.arms import ARMS, SPEC_ARMS, ArmInputs
-from eval.bootstrap import bootstrap, coco_matches
+from eval.bootstrap import CategoryMatches, bootstrap, coco_matches
 from eval.config import EvalConfig
 from eval.console import warn
 from eval.detector import TestSet, evaluate_detector, predict_coco, train_detector
@@ -119,11 +120,16 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
                              parent_params(ctx, plan), evaluation_key(ctx)) as parent:
         rows = {f"{run.arm} seed {run.seed}": run_folder(ctx, run.arm, run.seed) for run in plan}
         reused = {label for label, folder in rows.items() if (folder / RESULT).is_file()}
+        # each run logged and matched to the test boxes as it finishes, while the others train
+        finished: dict[tuple[str, int], tuple[RunResult, list[CategoryMatches]]] = {}
         with DetectorRows(console, rows, reused):
-            train_all(ctx, plan)
-        runs = [log_run(ctx, run) for run in plan]
+            for run in train_all(ctx, plan):
+                result = log_run(ctx, run)
+                finished[run.arm, run.seed] = (result, coco_matches(ctx.test.coco_path,
+                                                                    run_detections(ctx, result)))
         # 6. summary, figures, registry, report files
-        report = summarise(ctx, runs, parent.info, tracking.tracking_uri())
+        report = summarise(ctx, [finished[run.arm, run.seed] for run in plan], parent.info,
+                           tracking.tracking_uri())
         report = publish_report(report, ctx.data.spec_path)
     console.print(f"report: {Path(report.report_dir) / 'summary.md'}", soft_wrap=True)
     console.print(f"open it in MLflow: [bold]{tracking.ui_command()}[/]", soft_wrap=True)
@@ -310,19 +316,25 @@ def run_folder(ctx: Context, arm: str, seed: int) -> Path:
     return ctx.out / "arms" / arm / f"seed{seed}"
 
 
-def train_all(ctx: Context, plan: list[PlannedRun]) -> None:
+def train_all(ctx: Context, plan: list[PlannedRun]) -> Iterator[PlannedRun]:
     """Train and score every planned run without a result.json; `jobs` of them at once, each in
     a spawned process (CUDA-safe; their output goes to log files, so this process's terminal
     shows only the progress rows). Longest first (by optimizer steps), so the short real-only
-    controls fill the gaps at the end instead of one core finishing alone."""
-    pending = sorted((run for run in plan if not (run_folder(ctx, run.arm, run.seed) / RESULT).is_file()),
+    controls fill the gaps at the end instead of one core finishing alone. Yields each planned
+    run once it has its result: the finished ones at once, the others as they finish."""
+    def has_result(run: PlannedRun) -> bool:
+        return (run_folder(ctx, run.arm, run.seed) / RESULT).is_file()
+
+    yield from (run for run in plan if has_result(run))
+    pending = sorted((run for run in plan if not has_result(run)),
                      key=lambda run: -run.schedule.steps(run.real_images, run.synthetic_images))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=ctx.config.jobs, mp_context=context,
                              initializer=quiet_worker, initargs=(str(ctx.out / "logs"),)) as pool:
-        futures = [pool.submit(train_one, ctx, run) for run in pending]
+        futures = {pool.submit(train_one, ctx, run): run for run in pending}
         for future in as_completed(futures):
             future.result()
+            yield futures[future]
 
 
 def train_one(ctx: Context, run: PlannedRun, *, wait: bool = True) -> bool:
@@ -449,16 +461,20 @@ def run_metrics(result: RunResult) -> dict[str, float]:
     return metrics
 
 
-def summarise(ctx: Context, runs: list[RunResult], parent, uri: str) -> EvalReport:
+def summarise(ctx: Context, scored: list[tuple[RunResult, list[CategoryMatches]]], parent,
+              uri: str) -> EvalReport:
     """Per-arm intervals, and each synthetic arm's seed-paired delta against the stronger
-    real-only run: the full-epoch one or its control at the arm's epochs (by the primary metric)."""
+    real-only run: the full-epoch one or its control at the arm's epochs (by the primary metric).
+    `scored`: every run's result with its detections matched to the test boxes."""
     by_arm: dict[str, list[RunResult]] = {}
-    for run in runs:
+    matches: dict[str, list[list[CategoryMatches]]] = {}
+    for run, run_matches in scored:
         by_arm.setdefault(run.arm, []).append(run)
+        matches.setdefault(run.arm, []).append(run_matches)
+    runs = [run for run, _ in scored]
     reference = stronger_reference(by_arm)
     references = {arm: reference for arm in by_arm if arm in ctx.config.arms and arm != "real"}
-    over_test = bootstrap({arm: [coco_matches(ctx.test.coco_path, run_detections(ctx, r))
-                                 for r in rs] for arm, rs in by_arm.items()}, references)
+    over_test = bootstrap(matches, references)
     arms = [summarise_arm(arm, rs, by_arm[references.get(arm, "real")], over_test[arm],
                           references.get(arm)) for arm, rs in by_arm.items()]
     best = max(arms, key=lambda a: a.metrics[PRIMARY].mean)
