@@ -313,12 +313,10 @@ def test_an_earlier_evaluations_plan_is_not_taken_for_this_ones(tmp_path):
     assert over.is_set()
 
 
-def test_a_run_another_process_is_training_is_left_to_it_when_not_waiting(toy_dataset, tmp_path):
-    """`train_one(wait=False)` on a run whose lock another process holds returns False at once
-    and trains nothing."""
-    from filelock import FileLock
-
-    from eval.protocol import RUN_LOCK, evaluation_context, plan_runs, run_folder, train_one
+@pytest.fixture
+def one_real_run(toy_dataset, tmp_path):
+    """A toy evaluation's context, its one planned real-only run and that run's (new) folder."""
+    from eval.protocol import evaluation_context, plan_runs, run_folder
 
     config = resolve_config(
         str(toy_dataset), "quick", real_budget=8, arms=["real"], seeds=[0], test_limit=4,
@@ -329,29 +327,32 @@ def test_a_run_another_process_is_training_is_left_to_it_when_not_waiting(toy_da
     [run] = plan_runs(ctx)
     folder = run_folder(ctx, run.arm, run.seed)
     folder.mkdir(parents=True)
+    return ctx, run, folder
+
+
+def test_a_run_another_process_is_training_is_left_to_it_when_not_waiting(one_real_run):
+    """`train_one(wait=False)` on a run whose lock another process holds returns False at once
+    and trains nothing."""
+    from filelock import FileLock
+
+    from eval.protocol import RUN_LOCK, train_one
+
+    ctx, run, folder = one_real_run
     with FileLock(folder / RUN_LOCK):
         assert train_one(ctx, run, wait=False) is False
     assert sorted(p.name for p in folder.iterdir()) == [RUN_LOCK]
 
 
-def test_a_run_another_process_is_training_is_waited_for_not_trained_again(toy_dataset, tmp_path):
+def test_a_run_another_process_is_training_is_waited_for_not_trained_again(one_real_run):
     """While another process holds a run's lock, `train_one` waits; when that process leaves a
     result, it returns without training (the run folder gets no detector)."""
     import threading
 
     from filelock import FileLock
 
-    from eval.protocol import RESULT, RUN_LOCK, evaluation_context, plan_runs, run_folder, train_one
+    from eval.protocol import RESULT, RUN_LOCK, train_one
 
-    config = resolve_config(
-        str(toy_dataset), "quick", real_budget=8, arms=["real"], seeds=[0], test_limit=4,
-        epochs=1, imgsz=64, val_imgsz=96, batch=8, workers=0, device="cpu",
-        out_dir=tmp_path / "eval", jobs=1,
-    )
-    ctx = evaluation_context(config)
-    [run] = plan_runs(ctx)
-    folder = run_folder(ctx, run.arm, run.seed)
-    folder.mkdir(parents=True)
+    ctx, run, folder = one_real_run
     lock = FileLock(folder / RUN_LOCK)
     with lock:
         waiting = threading.Thread(target=train_one, args=(ctx, run))
