@@ -127,7 +127,7 @@ def _interpolated_precision(cat: CategoryMatches, draws: np.ndarray, positives: 
         if hits.size == 0:
             continue
         counted = cat.tp[t] | cat.fp[t]
-        tp = draws @ _counts_up_to(cat.image[hits], np.arange(hits.size), images)  # (R, K)
+        tp = draws @ _counts_up_to(cat.image[hits], np.arange(hits.size), images, hits.size)  # (R, K)
         seen = draws @ _counts_up_to(cat.image[counted], np.searchsorted(hits, np.flatnonzero(counted)),
                                      images, hits.size)
         prec = tp / np.maximum(seen, np.spacing(1))
@@ -140,10 +140,9 @@ def _interpolated_precision(cat: CategoryMatches, draws: np.ndarray, positives: 
     return precision
 
 
-def _counts_up_to(image: np.ndarray, step: np.ndarray, images: int, steps: int | None = None) -> np.ndarray:
+def _counts_up_to(image: np.ndarray, step: np.ndarray, images: int, steps: int) -> np.ndarray:
     """(images, steps): how many of the detections (test-image index `image`, first counted at
     `step`; steps past the last are dropped) each image has by each step."""
-    steps = len(step) if steps is None else steps
     keep = step < steps
     counts = np.bincount(image[keep] * steps + step[keep], minlength=images * steps)
     return np.cumsum(counts.reshape(images, steps), axis=1).astype(np.float64)

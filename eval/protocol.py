@@ -345,20 +345,17 @@ def train_one(ctx: Context, run: PlannedRun, *, wait: bool = True) -> bool:
     Returns whether the run has its result."""
     folder = run_folder(ctx, run.arm, run.seed)
     folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(folder / RUN_LOCK, blocking=wait)
     try:
-        lock.acquire()
+        held = FileLock(folder / RUN_LOCK, blocking=wait).acquire()
     except Timeout:
         return False
-    try:
+    with held:
         if not (folder / RESULT).is_file():
             with output_to(folder / TRAIN_LOG):
                 synthetic = None if run.real_only else load_set(folder / "synthetic" / SET_MARKER)
                 result, detections = train_and_score(ctx, run, folder, synthetic)
             write_json(folder / DETECTIONS, detections)
             write_bytes(folder / RESULT, result.model_dump_json(indent=1).encode())
-    finally:
-        lock.release()
     return True
 
 
