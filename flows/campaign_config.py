@@ -141,8 +141,8 @@ def project_path(path: Path) -> Path:
 
 # The demo (`defectforge demo`, `make demo`): the sample line sized for about 10 minutes on 2 CPU
 # cores (measured from a fresh clone: 9 min 57 s at stop 26; 13 min 16 s at stop 32, every phase
-# slower; 10 min 38 s at stop 34; 10 min 27 s to 11 min 37 s at stop 35, the same day; README
-# "Known limits"):
+# slower; 10 min 38 s at stop 34; 10 min 27 s to 11 min 37 s at stop 35, the same day; 8 min
+# 31 s twice at stop 36 on a new machine; README "Known limits"):
 # a briefly trained compact generator (100 + 300 steps at one 32 px crop size, predicting the
 # clean crop rather than the velocity: flat copper edits instead of noisy patches; 20 sampling
 # steps), 48 images drawn onto the budget's real defect images (new defects beside the real ones,
