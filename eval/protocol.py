@@ -26,6 +26,7 @@ from eval.detector import TestSet, evaluate_detector, predict_coco, train_detect
 from eval.epoch_log import EpochRecorder, read_curves
 from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
 from eval.leakage import LeakageGuard
+from eval.output_folder import claim_output, output_dir
 from eval.report import PRIMARY, EvalReport, RunResult, summarise_arm
 from eval.schedule import (
     ArmSchedule,
@@ -40,7 +41,6 @@ from eval.trainset import export_test, export_train, maybe_tile, train_image_cou
 from pipeline.data.atomic import write_bytes, write_json
 from pipeline.data.coco_reader import read_coco
 from pipeline.labels.parity import ParityResult, parity_of_files
-from pipeline.paths import runs_root
 
 RESULT = "result.json"
 """One finished (arm, seed): its scores; present means it is not trained again."""
@@ -52,8 +52,6 @@ PARITY = "parity.json"
 """The label parity of a synthetic set against the k real images (beside its SET_MARKER)."""
 RUN_LOCK = ".training.lock"
 """Held by the process training a run (filelock): one run is never trained twice at once."""
-SETTINGS = "settings.json"
-"""The evaluation folder's settings (`settings_text`); another run's settings are refused there."""
 PLANNED_CONTROLS = "controls.json"
 """The epochs of the real-only controls the evaluation last planned (read by `train_real_arm`)."""
 
@@ -195,44 +193,6 @@ def planned_controls(out: Path, evaluation_over: EventLike, planned_after: float
             return json.loads(path.read_text())
         evaluation_over.wait(1.0)
     return []
-
-
-ADDED_LATER = {"onto": "clean"}
-"""Settings added after evaluation folders were written, keyed only away from these values: a
-folder of the earlier settings keeps its key and its finished runs."""
-
-
-def settings_text(config: EvalConfig) -> str:
-    """Every setting that changes results (arms and seeds aside), as `SETTINGS` holds them."""
-    keyed = config.model_dump(mode="json", exclude={"arms", "seeds", "out_dir", "experiment", "strict",
-                                                    "register_name", "profile", "jobs"})
-    keyed = {key: value for key, value in keyed.items() if ADDED_LATER.get(key, object()) != value}
-    return json.dumps(keyed, sort_keys=True, indent=1)
-
-
-def output_dir(config: EvalConfig, name: str) -> Path:
-    """`runs/eval/<name>-k<k>-<profile>-<hash>` (hash of `settings_text`), or `out_dir`;
-    finished arms and seeds in it are reused, so a folder holding results of other settings is
-    refused. Nothing is written: `claim_output` records the settings once the inputs are checked."""
-    text = settings_text(config)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-    out = (Path(config.out_dir) if config.out_dir is not None else
-           runs_root() / "eval" / f"{name}-k{config.real_budget}-{config.profile}-{digest}")
-    out = out.resolve()
-    settings = out / SETTINGS
-    if settings.is_file() and settings.read_text() != text:
-        raise DefectforgeError(
-            f"{settings}: this output folder holds results of other settings; pass another "
-            "--out (or delete the folder) to evaluate these"
-        )
-    return out
-
-
-def claim_output(config: EvalConfig, out: Path) -> None:
-    """`SETTINGS`: from here on the folder holds results of these settings. Written only
-    after the inputs passed their checks, so a run refused for a bad input (a missing budget,
-    say) leaves no claim that would refuse the corrected rerun."""
-    write_bytes(out / SETTINGS, settings_text(config).encode())
 
 
 def plan_runs(ctx: Context) -> list[PlannedRun]:

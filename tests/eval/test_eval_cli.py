@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from conditioning.errors import DefectforgeError
 from eval.config import PROFILES, resolve_config
-from eval.protocol import claim_output, output_dir
+from eval.output_folder import claim_output, output_dir
 from flows.cli import app
 
 runner = CliRunner()
@@ -67,3 +67,27 @@ def test_a_run_refused_for_a_bad_input_leaves_no_claim_on_its_folder(toy_dataset
     assert not (out / "settings.json").exists()
     corrected = resolve_config(str(toy_dataset), "dev", out_dir=out, budget_path=tmp_path / "k.json")
     assert output_dir(corrected, "toy") == out.resolve()
+
+
+def test_a_file_setting_named_relatively_or_absolutely_is_the_same_setting(toy_dataset, tmp_path,
+                                                                          monkeypatch):
+    """The same budget named from another working folder (relative there, absolute here) reuses
+    the folder; another budget is refused; a folder recorded with relative paths (earlier
+    versions) still matches from its working folder."""
+    (tmp_path / "budgets").mkdir()
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "eval"
+    relative = resolve_config(str(toy_dataset), "dev", out_dir=out, budget_path="budgets/k.json")
+    claim_output(relative, output_dir(relative, "toy"))
+    recorded = json.loads((out / "settings.json").read_text())
+    assert recorded["budget_path"] == str(tmp_path / "budgets" / "k.json")
+    absolute = relative.model_copy(update={"budget_path": tmp_path / "budgets" / "k.json"})
+    assert output_dir(absolute, "toy") == out.resolve()
+    monkeypatch.chdir(tmp_path / "budgets")
+    assert output_dir(relative.model_copy(update={"budget_path": "k.json"}), "toy") == out.resolve()
+    with pytest.raises(DefectforgeError, match="settings.json: this output folder"):
+        output_dir(relative.model_copy(update={"budget_path": tmp_path / "other.json"}), "toy")
+    monkeypatch.chdir(tmp_path)
+    recorded["budget_path"] = "budgets/k.json"
+    (out / "settings.json").write_text(json.dumps(recorded, sort_keys=True, indent=1))
+    assert output_dir(absolute, "toy") == out.resolve()
