@@ -361,6 +361,7 @@ class DefectLibrary(_Model):
     defects: list[DefectSpec] = Field(min_length=1, max_length=MAX_COUNT)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _notes: list[str] = PrivateAttr(default_factory=list)
 
     @field_validator("classes")
     @classmethod
@@ -374,6 +375,12 @@ class DefectLibrary(_Model):
     def base_dir(self) -> Path:
         """Folder that relative region mask paths resolve against (the spec file's folder)."""
         return self._base_dir
+
+    @property
+    def notes(self) -> list[str]:
+        """Located notes on valid but inert settings (`file:line:column: field: message`), as
+        the file's check found them."""
+        return self._notes
 
     @property
     def content_hash(self) -> str:

@@ -77,7 +77,28 @@ def _validate(path: Path, parse) -> DefectLibrary:
     problems += [locator.problem(loc, msg) for loc, msg in check_region_masks(data, path)]
     if problems or library is None:
         raise SpecError(problems)
+    library._notes = [str(locator.problem(loc, msg)) for loc, msg in inert_params(library)]
     return library
+
+
+def inert_params(library: DefectLibrary) -> list[tuple[Loc, str]]:
+    """Shape params a defect sets that its other params keep from changing any mask (valid, but
+    a number the author may think is in use)."""
+    from conditioning.masks import KINDS
+
+    found: list[tuple[Loc, str]] = []
+    for i, defect in enumerate(library.defects):
+        kind = KINDS.get(defect.kind)
+        if kind is None or kind.inert is None:
+            continue
+        ranges = {}
+        for name, default in kind.params.items():
+            value = getattr(defect.shape, name)
+            ranges[name] = (value.min, value.max) if value is not None else default
+        for param, why in kind.inert(ranges).items():
+            if getattr(defect.shape, param) is not None:
+                found.append((("defects", i, "shape", param), f"kind `{kind.name}`: `{param}` has {why}"))
+    return found
 
 
 def cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:

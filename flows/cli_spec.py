@@ -32,7 +32,7 @@ def check(
         typer.Option("--budget", help="With --dataset: measure surfaces on this budget's images."),
     ] = None,
 ) -> None:
-    """Validate spec files: exit 0 when all are valid, else print every problem as `file:line:column: field.path: message` (unknown keys with the closest valid key) and exit 2. With --dataset, a defect placed on `foreground` / `background` while its class's real masks lie on the other surface is a problem too."""
+    """Validate spec files: exit 0 when all are valid, else print every problem as `file:line:column: field.path: message` (unknown keys with the closest valid key) and exit 2; a valid file's params without effect (a pin-hole's `aspect` with `lobes` of 2 or more) are printed as notes. With --dataset, a defect placed on `foreground` / `background` while its class's real masks lie on the other surface is a problem too."""
     from conditioning.errors import DefectforgeError
     from conditioning.spec import check_classes, load_library
 
@@ -57,6 +57,8 @@ def check(
             f"ok {file}: product `{library.product}`, {len(library.defects)} defects, "
             f"hash {library.content_hash}"
         )
+        for note in library.notes:
+            typer.echo(f"note: {note}")
     if failed:
         raise typer.Exit(2)
 

@@ -49,7 +49,7 @@ def build_app(line: actions.Line) -> Any:
             library, found = actions.check_text(line, current)
             if library is None:
                 return "\n".join(found), gr.update(), gr.update()
-            return VALID, *_preview(library, seed_value, images)
+            return _valid_text(library), *_preview(library, seed_value, images)
 
         def on_preview(current: str, seed_value: float, images: float):
             library, found = actions.check_text(line, current)
@@ -87,7 +87,13 @@ def build_app(line: actions.Line) -> Any:
 
 
 def _problems_text(line: actions.Line, text: str) -> str:
-    return "\n".join(actions.check_text(line, text)[1]) or VALID
+    library, found = actions.check_text(line, text)
+    return _valid_text(library) if library is not None else "\n".join(found)
+
+
+def _valid_text(library) -> str:
+    """`VALID`, then the spec's notes on params without effect."""
+    return "\n".join([VALID, *(f"note: {note}" for note in library.notes)])
 
 
 def _generator_note(line: actions.Line) -> str:

@@ -191,6 +191,18 @@ def spurious_copper(canvas: Canvas, p: Mapping[str, float], rng: np.random.Gener
     return spot & ~canvas.foreground
 
 
+def pin_hole_inert(ranges: Mapping[str, tuple[float, float]]) -> dict[str, str]:
+    """`aspect` shapes only single holes, `curvature` only chains of lobes."""
+    inert = {}
+    if ranges["lobes"][0] >= 2:
+        inert["aspect"] = ("no effect: with `lobes` at least 2 the hole is a chain of round lobes, "
+                           "which `aspect` does not shape; drop `aspect`, or let `lobes` start at 1")
+    if ranges["lobes"][1] < 2:
+        inert["curvature"] = ("no effect: it turns a chain of lobes and `lobes` stays 1; drop "
+                              "`curvature`, or let `lobes` reach 2")
+    return inert
+
+
 @register(
     "pin_hole",
     params={"radius": (1.5, 3.5), "aspect": (1, 1), "lobes": (1, 1), "curvature": (0, 0)},
@@ -200,6 +212,7 @@ def spurious_copper(canvas: Canvas, p: Mapping[str, float], rng: np.random.Gener
     "that many round lobes merged into one hole of the same area (capsules, peanuts), the chain "
     "turning by `curvature`",
     anchors=inside_copper,
+    inert=pin_hole_inert,
 )
 def pin_hole(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
     if p["lobes"] >= 2:

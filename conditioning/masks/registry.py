@@ -28,13 +28,17 @@ MaskBuilder = Callable[[Canvas, Mapping[str, float], np.random.Generator], np.nd
 AnchorFilter = Callable[[np.ndarray, Mapping[str, float]], np.ndarray]
 """`anchors(foreground, limits) -> bool HxW`: where a kind can possibly be drawn, given each
 param's largest value; its docstring's first line names the rule in placement errors."""
+InertRule = Callable[[Mapping[str, tuple[float, float]]], dict[str, str]]
+"""`inert(ranges) -> {param: why}`: the params that cannot change a mask under these ranges (each
+param's `(min, max)`, the kind's defaults where the spec sets none), with the reason and the fix."""
 
 
 @dataclass(frozen=True)
 class MaskKind:
     """A registered defect kind: its builder, the shape params it reads (with default
     `(min, max)` ranges), the surface its anchor sits on unless the spec says otherwise, and an
-    optional filter of the anchors where it can fit."""
+    optional filter of the anchors where it can fit, and an optional rule naming params the other
+    params make inert (`spec check` notes them)."""
 
     name: str
     build: MaskBuilder
@@ -42,6 +46,7 @@ class MaskKind:
     surface: Surface
     description: str
     anchors: AnchorFilter | None = None
+    inert: InertRule | None = None
 
 
 KINDS: dict[str, MaskKind] = {}
@@ -54,13 +59,14 @@ def register(
     surface: Surface,
     description: str,
     anchors: AnchorFilter | None = None,
+    inert: InertRule | None = None,
 ) -> Callable[[MaskBuilder], MaskBuilder]:
     """Decorator: add a builder to `KINDS` under `name` (adding a kind touches one place)."""
 
     def add(build: MaskBuilder) -> MaskBuilder:
         if name in KINDS:
             raise ValueError(f"mask kind {name!r} registered twice")
-        KINDS[name] = MaskKind(name, build, dict(params), surface, description, anchors)
+        KINDS[name] = MaskKind(name, build, dict(params), surface, description, anchors, inert)
         return build
 
     return add

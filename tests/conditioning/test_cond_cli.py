@@ -38,6 +38,38 @@ def test_check_exit_codes(write_spec):
     assert f"{bad}:10:11: defects[1].kind: unknown kind `shrot`" in result.output
     assert "did you mean `short`?" in result.output and "Traceback" not in result.output
 
+    assert "note:" not in result.output
+
+
+def test_check_notes_a_param_the_other_params_make_inert(write_spec):
+    """A pin-hole chain of lobes ignores `aspect`, a single hole ignores `curvature`: the file is
+    valid (exit 0) and each such param is noted at its line; one that can act is not."""
+    holes = """
+product: pcb
+classes: [pin-hole]
+defects:
+  - name: chain
+    class: pin-hole
+    kind: pin_hole
+    shape: {lobes: [2, 3], aspect: [1.5, 2], curvature: [0, 0.5]}
+  - name: round
+    class: pin-hole
+    kind: pin_hole
+    shape: {aspect: [1, 2],
+            curvature: [0.2, 0.4]}
+  - name: either
+    class: pin-hole
+    kind: pin_hole
+    shape: {lobes: [1, 2], aspect: [1, 2], curvature: [0, 0.3]}
+"""
+    path = write_spec(holes)
+    result = runner.invoke(app, ["spec", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note:")]
+    assert len(notes) == 2, result.output
+    assert f"note: {path}:8:36: defects[0].shape.aspect: kind `pin_hole`: `aspect` has no effect" in notes[0]
+    assert f"note: {path}:13:24: defects[1].shape.curvature: kind `pin_hole`: `curvature` has no effect" in notes[1]
+
 
 def test_schema_prints_the_committed_schema():
     result = runner.invoke(app, ["spec", "schema"])
