@@ -165,10 +165,12 @@ def bootstrap(
     resamples: int = RESAMPLES,
     seed: int = 0,
     confidence: float = 0.95,
+    rivals: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Interval]]:
     """Per arm: COCO mAP50 / mAP50-95 (mean over its seeds) and the delta against its reference
     arm (`references`: arm -> reference; default every arm against `real`), each with a
-    percentile interval over `resamples` draws (the same draws for every arm: paired)."""
+    percentile interval over `resamples` draws (the same draws for every arm: paired); with
+    `rivals` (arm -> another arm), the delta against that one too (`rival_delta_*`)."""
     n_images = len(next(iter(runs.values()))[0][0].ground_truth)
     rng = np.random.default_rng(seed)
     draws = np.stack([np.ones(n_images)] + [
@@ -186,6 +188,11 @@ def bootstrap(
             d = v - values[reference]
             out[arm]["delta_coco_map50"] = _interval(d[:, 0], confidence)
             out[arm]["delta_coco_map50_95"] = _interval(d[:, 1], confidence)
+        rival = (rivals or {}).get(arm)
+        if rival in values and arm != rival:
+            d = v - values[rival]
+            out[arm]["rival_delta_coco_map50"] = _interval(d[:, 0], confidence)
+            out[arm]["rival_delta_coco_map50_95"] = _interval(d[:, 1], confidence)
     return out
 
 

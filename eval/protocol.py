@@ -27,7 +27,7 @@ from eval.epoch_log import EpochRecorder, read_curves
 from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
 from eval.leakage import LeakageGuard
 from eval.output_folder import claim_output, output_dir
-from eval.report import PRIMARY, EvalReport, RunResult, summarise_arm
+from eval.report import PRIMARY, EvalReport, RunResult, strongest_rivals, summarise_arm
 from eval.schedule import (
     ArmSchedule,
     arm_schedule,
@@ -431,9 +431,12 @@ def summarise(ctx: Context, scored: list[tuple[RunResult, list[CategoryMatches]]
     runs = [run for run, _ in scored]
     reference = stronger_reference(by_arm)
     references = {arm: reference for arm in by_arm if arm in ctx.config.arms and arm != "real"}
-    over_test = bootstrap(matches, references)
+    rivals = strongest_rivals(by_arm, [arm for arm in ctx.config.arms if not is_real_only(arm)])
+    over_test = bootstrap(matches, references, rivals=rivals)
     arms = [summarise_arm(arm, rs, by_arm[references.get(arm, "real")], over_test[arm],
-                          references.get(arm)) for arm, rs in by_arm.items()]
+                          references.get(arm),
+                          (rivals[arm], by_arm[rivals[arm]]) if arm in rivals else None)
+            for arm, rs in by_arm.items()]
     best = max(arms, key=lambda a: a.metrics[PRIMARY].mean)
     best_run = max(by_arm[best.arm], key=lambda r: r.value(PRIMARY))
     parity = {arm: ParityResult.model_validate_json(path.read_text()) for arm in ctx.config.arms

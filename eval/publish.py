@@ -7,15 +7,15 @@ from pathlib import Path
 
 from eval import tracking
 from eval.figures import arms_chart, per_class_chart, sample_grid
-from eval.report import EvalReport, summary_markdown
+from eval.report import PRIMARY, EvalReport, summary_markdown
 from eval.run_page import champion_arm, description, key_metrics, run_tags
 from pipeline.data.atomic import write_bytes
 from pipeline.data.coco_reader import read_coco
 
 
 def parent_metrics(report: EvalReport) -> dict[str, float]:
-    """Per arm: mean and CI of each metric, delta vs its real-only reference with its CI,
-    per-class AP."""
+    """Per arm: mean and CI of each metric, delta vs its real-only reference with its CI (and
+    vs its strongest synthetic rival), per-class AP."""
     out: dict[str, float] = {}
     for a in report.arms:
         for name, interval in a.metrics.items():
@@ -26,6 +26,10 @@ def parent_metrics(report: EvalReport) -> dict[str, float]:
                 out.update({f"{a.arm}/delta_{name}": interval.mean,
                             f"{a.arm}/delta_{name}_ci_low": interval.low,
                             f"{a.arm}/delta_{name}_ci_high": interval.high})
+        if a.rival_delta is not None:
+            out.update({f"{a.arm}/rival_delta_{PRIMARY}": a.rival_delta.mean,
+                        f"{a.arm}/rival_delta_{PRIMARY}_ci_low": a.rival_delta.low,
+                        f"{a.arm}/rival_delta_{PRIMARY}_ci_high": a.rival_delta.high})
         for name, interval in a.over_test.items():
             out.update({f"{a.arm}/test_bootstrap/{name}": interval.mean,
                         f"{a.arm}/test_bootstrap/{name}_ci_low": interval.low,

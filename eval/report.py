@@ -68,6 +68,12 @@ class ArmSummary(BaseModel):
     """The real-only run the deltas are against: the strongest of `real` and its controls
     (`real-e140`, ...); None for real-only runs themselves."""
     gate_pass_rate: float | None = None
+    rival: str | None = None
+    """The strongest other synthetic arm (mean primary figure over seeds), when the evaluation
+    ran two or more: the cheaper way to the same data this arm must beat."""
+    rival_delta: Interval | None = None
+    """The primary figure's delta against `rival`, paired by seed (over the test images:
+    `over_test["rival_delta_coco_map50_95"]`)."""
 
 
 class EvalReport(BaseModel):
@@ -97,10 +103,11 @@ class EvalReport(BaseModel):
 
 
 def summarise_arm(arm: str, runs: list[RunResult], reference: list[RunResult],
-                  over_test: dict[str, Interval], reference_name: str | None = None) -> ArmSummary:
+                  over_test: dict[str, Interval], reference_name: str | None = None,
+                  rival: tuple[str, list[RunResult]] | None = None) -> ArmSummary:
     """Intervals over the arm's seeds and deltas paired by seed with the reference runs
-    (`reference_name`; None for a real-only arm); `over_test` holds the bootstrap intervals
-    over the test images."""
+    (`reference_name`; None for a real-only arm) and with the `rival` arm's runs (name, runs);
+    `over_test` holds the bootstrap intervals over the test images."""
     metrics = {m: mean_ci([r.value(m) for r in runs]) for m in METRICS}
     delta = {
         m: paired_delta({r.seed: r.value(m) for r in runs}, {r.seed: r.value(m) for r in reference})
@@ -124,7 +131,19 @@ def summarise_arm(arm: str, runs: list[RunResult], reference: list[RunResult],
         steps=runs[0].steps,
         reference=reference_name,
         gate_pass_rate=runs[0].gate_pass_rate,
+        rival=rival[0] if rival else None,
+        rival_delta=paired_delta({r.seed: r.value(PRIMARY) for r in runs},
+                                 {r.seed: r.value(PRIMARY) for r in rival[1]}) if rival else None,
     )
+
+
+def strongest_rivals(by_arm: dict[str, list[RunResult]], synthetic: list[str]) -> dict[str, str]:
+    """Each of the `synthetic` arms (two or more) -> the strongest of the others, by the mean
+    primary figure over seeds."""
+    means = {arm: sum(r.value(PRIMARY) for r in by_arm[arm]) / len(by_arm[arm]) for arm in synthetic}
+    if len(means) < 2:
+        return {}
+    return {arm: max((a for a in means if a != arm), key=means.get) for arm in means}
 
 
 def _class_means(tables: list[dict[str, float]]) -> dict[str, float]:
@@ -195,6 +214,7 @@ def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
         )
     lines += ["", verdict(report), "", f"Best arm: **{report.best_arm}**"
               + (f" (registered as `{report.registered_model}`)." if report.registered_model else ".")]
+    lines += rivals_markdown(report)
     if parity_tables:
         for arm, parity in report.parity.items():
             lines += ["", f"## Label parity: {arm}", "", parity_markdown(parity).rstrip()]
@@ -212,6 +232,37 @@ def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
                 lines.append(f"| {a.arm} | {fmt_interval(p['precision'])} | {fmt_interval(p['recall'])} "
                              f"| {fmt_interval(p['fscore'])} | {fmt_interval(p['map33'])} |")
     return "\n".join(lines) + "\n"
+
+
+def rivals_markdown(report: EvalReport) -> list[str]:
+    """The synthetic arms against each other: each against the strongest other one (none when
+    one synthetic arm ran)."""
+    rows = [a for a in report.arms if a.rival and a.rival_delta]
+    if not rows:
+        return []
+    images = SCORED_IMAGES[report.config.score_on]
+    lines = ["", "## Synthetic arms against each other", "",
+             "Each synthetic arm against the strongest other one (COCOeval mAP50-95, deltas "
+             f"paired by seed; [boot]: over the {images}).", "",
+             "| arm | against | Δ | Δ [boot] | verdict |", "|---|---|---|---|---|"]
+    for a in rows:
+        d, boot = a.rival_delta, a.over_test.get(f"rival_delta_{PRIMARY}")
+        lines.append(f"| {a.arm} | {a.rival} | {fmt_interval(d, '+')} "
+                     f"| {fmt_interval(boot, '+') if boot else '—'} | {_rival_verdict(d, boot)} |")
+    return lines
+
+
+def _rival_verdict(seeds: Interval, images: Interval | None) -> str:
+    """Above, below or level with the rival: by the seed interval, by the bootstrap over the
+    images with one seed."""
+    interval = seeds if seeds.n > 1 or images is None else images
+    if interval.n == 1:
+        return "one seed, no interval"
+    if interval.low > 0:
+        return "better (CI above 0)" + (" on these images, one seed" if interval is images else "")
+    if interval.high < 0:
+        return "worse (CI below 0)" + (" on these images, one seed" if interval is images else "")
+    return "not distinguishable (CI spans 0)"
 
 
 def verdict(report: EvalReport) -> str:

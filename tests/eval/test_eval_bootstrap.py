@@ -83,7 +83,8 @@ def test_bootstrap_intervals_and_paired_deltas(noisy_detections, test_split):
                 "score": 1.0} for a in gt["annotations"]]
     noisy = coco_matches(path, noisy_detections(gt, 2))
     result = bootstrap({"real": [noisy], "same": [noisy], "perfect": [coco_matches(path, perfect)],
-                        "nothing": [coco_matches(path, [])]}, resamples=200)
+                        "nothing": [coco_matches(path, [])]}, resamples=200,
+                       rivals={"nothing": "perfect", "same": "real"})
     real = result["real"]["coco_map50_95"]
     assert real.low <= real.mean <= real.high and real.high - real.low > 0.01
     assert result["perfect"]["coco_map50_95"].mean == pytest.approx(1.0)
@@ -92,3 +93,7 @@ def test_bootstrap_intervals_and_paired_deltas(noisy_detections, test_split):
     assert result["perfect"]["delta_coco_map50_95"].low > 0
     assert result["nothing"]["delta_coco_map50_95"].high < 0
     assert "delta_coco_map50" not in result["real"]
+    assert result["nothing"]["rival_delta_coco_map50_95"].high < 0  # against perfect, not real
+    assert result["nothing"]["rival_delta_coco_map50_95"].mean == pytest.approx(-1.0)
+    assert result["same"]["rival_delta_coco_map50_95"].mean == 0.0
+    assert not any(key.startswith("rival_") for key in result["perfect"])

@@ -208,6 +208,35 @@ def test_a_changed_spec_refuses_the_stale_synthetic_set(toy_dataset, tmp_path, m
 
 
 @pytest.mark.slow
+def test_two_synthetic_arms_are_compared_with_each_other(toy_dataset, tmp_path, mlflow_store):
+    """With copypaste and procedural, each meets the other (the strongest other synthetic arm):
+    a delta paired by seed and one over the test images, in the report, its summary and MLflow."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    config = resolve_config(
+        str(toy_dataset), "quick", real_budget=8, arms=["real", "copypaste", "procedural"],
+        seeds=[0], ratio=1.0, test_limit=4, epochs=1, imgsz=64, val_imgsz=96, batch=8, workers=0,
+        device="cpu", out_dir=tmp_path / "eval", experiment="toy-rivals", jobs=1,
+    )
+    report = run_evaluation(config)
+    copypaste, procedural = report.arm("copypaste"), report.arm("procedural")
+    assert (copypaste.rival, procedural.rival) == ("procedural", "copypaste")
+    assert report.arm("real").rival is None
+    value = {a: next(r.metrics.coco.map50_95 for r in report.runs if r.arm == a)
+             for a in ("copypaste", "procedural")}
+    assert copypaste.rival_delta.mean == pytest.approx(value["copypaste"] - value["procedural"])
+    boot = copypaste.over_test["rival_delta_coco_map50_95"]
+    assert boot.n == 1000 and boot.mean == pytest.approx(-procedural.over_test["rival_delta_coco_map50_95"].mean)
+    summary = (tmp_path / "eval" / "report" / "summary.md").read_text()
+    assert "## Synthetic arms against each other" in summary and "| copypaste | procedural |" in summary
+    mlflow.set_tracking_uri(mlflow_store)
+    parent = MlflowClient().get_run(report.parent_run_id)
+    assert parent.data.metrics["copypaste/rival_delta_coco_map50_95"] == pytest.approx(
+        copypaste.rival_delta.mean)
+
+
+@pytest.mark.slow
 def test_oversample_and_synthetic_first_schedules(toy_dataset, tmp_path, mlflow_store):
     """Ratio 2 at k = 8: oversample lists the real images twice beside 16 synthetic ones for half
     the epochs; synthetic-first pre-trains on the synthetic set alone and fine-tunes from its
