@@ -102,12 +102,8 @@ def sample_params(
 def param_limits(spec: DefectSpec, kind: MaskKind) -> dict[str, float]:
     """The largest value each param of the kind can take (pixel params at the largest size)."""
     size = max(level.size for level in spec.severity.values())
-    limits = {}
-    for name, (_, hi) in kind.params.items():
-        given = getattr(spec.shape, name)
-        top = given.max if given else hi
-        limits[name] = top * size if name in SIZE_PARAMS else top
-    return limits
+    return {name: top * size if name in SIZE_PARAMS else top
+            for name, (_, top) in kind.ranges(spec.shape).items()}
 
 
 def allowed_area(library: DefectLibrary, spec: DefectSpec, shape: tuple[int, int]) -> np.ndarray:

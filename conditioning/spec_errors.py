@@ -91,11 +91,7 @@ def inert_params(library: DefectLibrary) -> list[tuple[Loc, str]]:
         kind = KINDS.get(defect.kind)
         if kind is None or kind.inert is None:
             continue
-        ranges = {}
-        for name, default in kind.params.items():
-            value = getattr(defect.shape, name)
-            ranges[name] = (value.min, value.max) if value is not None else default
-        for param, why in kind.inert(ranges).items():
+        for param, why in kind.inert(kind.ranges(defect.shape)).items():
             if getattr(defect.shape, param) is not None:
                 found.append((("defects", i, "shape", param), f"kind `{kind.name}`: `{param}` has {why}"))
     return found

@@ -184,15 +184,11 @@ def bootstrap(
         out[arm] = {"coco_map50": _interval(v[:, 0], confidence),
                     "coco_map50_95": _interval(v[:, 1], confidence)}
         reference = (references or {}).get(arm, "real" if references is None else None)
-        if reference in values and arm != reference:
-            d = v - values[reference]
-            out[arm]["delta_coco_map50"] = _interval(d[:, 0], confidence)
-            out[arm]["delta_coco_map50_95"] = _interval(d[:, 1], confidence)
-        rival = (rivals or {}).get(arm)
-        if rival in values and arm != rival:
-            d = v - values[rival]
-            out[arm]["rival_delta_coco_map50"] = _interval(d[:, 0], confidence)
-            out[arm]["rival_delta_coco_map50_95"] = _interval(d[:, 1], confidence)
+        for prefix, other in (("delta_", reference), ("rival_delta_", (rivals or {}).get(arm))):
+            if other in values and arm != other:
+                d = v - values[other]
+                out[arm][f"{prefix}coco_map50"] = _interval(d[:, 0], confidence)
+                out[arm][f"{prefix}coco_map50_95"] = _interval(d[:, 1], confidence)
     return out
 
 

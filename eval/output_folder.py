@@ -28,18 +28,21 @@ FILE_SETTINGS = ("budget_path", "generated", "generator_model", "spec_path")
 """Settings that name a file or folder: compared and recorded as absolute paths."""
 
 
-def settings_text(config: EvalConfig) -> str:
-    """Every setting that changes results (arms and seeds aside), paths as the user gave them
-    (the default folder's name hashes this text, as it always has)."""
+def keyed_settings(config: EvalConfig) -> dict:
+    """Every setting that changes results (arms and seeds aside), paths as the user gave them."""
     keyed = config.model_dump(mode="json", exclude={"arms", "seeds", "out_dir", "experiment", "strict",
                                                     "register_name", "profile", "jobs"})
-    keyed = {key: value for key, value in keyed.items() if ADDED_LATER.get(key, object()) != value}
-    return json.dumps(keyed, sort_keys=True, indent=1)
+    return {key: value for key, value in keyed.items() if ADDED_LATER.get(key, object()) != value}
+
+
+def settings_text(config: EvalConfig) -> str:
+    """`keyed_settings` as text: the default folder's name hashes it, as it always has."""
+    return json.dumps(keyed_settings(config), sort_keys=True, indent=1)
 
 
 def recorded_text(config: EvalConfig) -> str:
-    """`settings_text` with the file settings made absolute: what `SETTINGS` holds."""
-    return json.dumps(absolute(json.loads(settings_text(config))), sort_keys=True, indent=1)
+    """`keyed_settings` with the file settings made absolute: what `SETTINGS` holds."""
+    return json.dumps(absolute(keyed_settings(config)), sort_keys=True, indent=1)
 
 
 def absolute(settings: dict) -> dict:
@@ -73,7 +76,7 @@ def same_settings(settings: Path, config: EvalConfig) -> bool:
         recorded = json.loads(settings.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
-    return isinstance(recorded, dict) and absolute(recorded) == json.loads(recorded_text(config))
+    return isinstance(recorded, dict) and absolute(recorded) == absolute(keyed_settings(config))
 
 
 def claim_output(config: EvalConfig, out: Path) -> None:

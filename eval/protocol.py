@@ -27,7 +27,14 @@ from eval.epoch_log import EpochRecorder, read_curves
 from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
 from eval.leakage import LeakageGuard
 from eval.output_folder import claim_output, output_dir
-from eval.report import PRIMARY, EvalReport, RunResult, strongest_rivals, summarise_arm
+from eval.report import (
+    PRIMARY,
+    EvalReport,
+    RunResult,
+    mean_primary,
+    strongest_rivals,
+    summarise_arm,
+)
 from eval.schedule import (
     ArmSchedule,
     arm_schedule,
@@ -455,8 +462,7 @@ def stronger_reference(by_arm: dict[str, list[RunResult]]) -> str:
     """The strongest real-only run: `real` or one of its controls (mean over seeds of the primary
     metric); a delta against a weaker one would flatter the synthetic arms."""
     candidates = [arm for arm in by_arm if is_real_only(arm)]
-    return max(candidates, key=lambda arm: sum(r.value(PRIMARY) for r in by_arm[arm])
-               / len(by_arm[arm]))
+    return max(candidates, key=lambda arm: mean_primary(by_arm[arm]))
 
 
 def run_detections(ctx: Context, run: RunResult) -> list[dict]:

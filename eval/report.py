@@ -137,10 +137,15 @@ def summarise_arm(arm: str, runs: list[RunResult], reference: list[RunResult],
     )
 
 
+def mean_primary(runs: list[RunResult]) -> float:
+    """The primary figure's mean over an arm's seeds (what ranks arms)."""
+    return sum(r.value(PRIMARY) for r in runs) / len(runs)
+
+
 def strongest_rivals(by_arm: dict[str, list[RunResult]], synthetic: list[str]) -> dict[str, str]:
     """Each of the `synthetic` arms (two or more) -> the strongest of the others, by the mean
     primary figure over seeds."""
-    means = {arm: sum(r.value(PRIMARY) for r in by_arm[arm]) / len(by_arm[arm]) for arm in synthetic}
+    means = {arm: mean_primary(by_arm[arm]) for arm in synthetic}
     if len(means) < 2:
         return {}
     return {arm: max((a for a in means if a != arm), key=means.get) for arm in means}

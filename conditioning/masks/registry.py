@@ -48,6 +48,12 @@ class MaskKind:
     anchors: AnchorFilter | None = None
     inert: InertRule | None = None
 
+    def ranges(self, shape) -> dict[str, tuple[float, float]]:
+        """Each param's `(min, max)`: the spec's `shape` range where it sets one, else the
+        kind's default."""
+        return {name: (given.min, given.max) if (given := getattr(shape, name)) is not None
+                else default for name, default in self.params.items()}
+
 
 KINDS: dict[str, MaskKind] = {}
 
