@@ -36,6 +36,20 @@ def test_gen_speckle_near_px_is_the_renderers_region():
     assert speckle.NEAR_PX == RenderConfig().dilate_px
 
 
+def test_gen_speckle_rates_come_from_the_model_card_unless_the_settings_set_them(tmp_path):
+    import json
+
+    from pipeline.generate import _with_card
+
+    rates = {"open": [0.0, 5.5]}
+    (tmp_path / "model_card.json").write_text(json.dumps({"palette": [[0, 0, 0], [255, 255, 255]],
+                                                          "edge_speckle": rates}))
+    assert _with_card(RenderConfig(), tmp_path).speckle == rates
+    assert _with_card(RenderConfig(speckle={}), tmp_path).speckle == {}  # turned off
+    (tmp_path / "model_card.json").write_text(json.dumps({"palette": [[0, 0, 0], [255, 255, 255]]}))
+    assert _with_card(RenderConfig(), tmp_path).speckle is None  # a card from before edge_speckle
+
+
 def test_gen_speckle_add_puts_single_drawn_pixels_back_to_the_background():
     image, clean, mask = _opened()
     region = dilate(mask, 1)
