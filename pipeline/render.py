@@ -8,8 +8,8 @@ changed inside its dilated mask; on grey and colour lines its spec mask (the con
 the mask as a whole, so a per-pixel threshold would cut faint but visible parts off the label).
 A `learned` instance's mask is a loose region the model draws the shape in: the region is not
 dilated, and its label is the pixels that changed inside it, on every line.
-On palette lines each region then gets the scan's isolated pixels at the rates the real defects
-of its class show (pipeline.speckle), before the gate checks it."""
+On palette lines each region then gets the scan's isolated pixels and one-pixel tips at the rates
+the real defects of its class show (pipeline.speckle), before the gate checks it."""
 
 from __future__ import annotations
 
@@ -53,10 +53,10 @@ class RenderConfig(BaseModel):
     palette: list[list[int]] | None = Field(
         None, description="snap drawn pixels to these RGB colours (binarised product lines; from the model card)"
     )
-    speckle: dict[str, list[float]] | None = Field(
-        None, description="palette lines: per class, the [bright, dark] isolated pixels per 1,000 px the real "
-        "scans show around their defects; each drawn defect's region gets as many (pipeline.speckle; from the "
-        "model card's edge_speckle; {}: none)"
+    speckle: dict[str, dict[Literal["isolated", "tips"], tuple[float, float]]] | None = Field(
+        None, description="palette lines: per class, the [bright, dark] isolated pixels and one-pixel tips per "
+        "1,000 px the real scans show around their defects; each drawn defect's region gets as many "
+        "(pipeline.speckle; from the model card's edge_speckle; {}: none)"
     )
     directions: dict[str, Literal[-1, 0, 1]] | None = Field(
         None, description="per class, the way its defects change the grey level (+1 brighter, -1 darker, 0 "
@@ -202,8 +202,8 @@ def _compose(job: Job, regions, plans, drawn, j: int, cfg: RenderConfig) -> Rend
     if cfg.palette and cfg.one_way and directions:
         _put_back_wrong_way(image, job.background, regions, directions)
     if cfg.palette and cfg.speckle:
-        speckle.add(image, job.background, regions, [cfg.speckle.get(c, [0.0, 0.0]) for c, _, _ in job.instances],
-                    job.seed)
+        speckle.add(image, job.background, regions, [cfg.speckle.get(c, {}) for c, _, _ in job.instances],
+                    directions or [0] * len(regions), job.seed)
     verdicts = check_sample(image, job.background, [m for _, m, _ in job.instances], regions, cfg.gate,
                             palette=bool(cfg.palette), directions=directions, learned=learned)
     change = change_map(image, job.background)
