@@ -213,11 +213,11 @@ def assemble_set(
 
 
 def _with_card(cfg: RenderConfig, model_dir: Path) -> RenderConfig:
-    """`cfg` with the model card's palette, class directions and edge speckle where it sets none."""
+    """`cfg` with the model card's palette and class directions where it sets none."""
     file = model_dir / "model_card.json"
     card = read_json_object(file, "the model card") if file.is_file() else {}
-    fields = (("palette", "palette"), ("directions", "class_directions"), ("speckle", "edge_speckle"))
-    update = {key: card[field] for key, field in fields if getattr(cfg, key) is None and card.get(field)}
+    update = {key: card[field] for key, field in (("palette", "palette"), ("directions", "class_directions"))
+              if getattr(cfg, key) is None and card.get(field)}
     return RenderConfig(**{**cfg.model_dump(), **update}) if update else cfg
 
 

@@ -7,9 +7,7 @@ Each rendered instance gets its label mask: on palette (binarised) lines the pix
 changed inside its dilated mask; on grey and colour lines its spec mask (the contrast rule checks
 the mask as a whole, so a per-pixel threshold would cut faint but visible parts off the label).
 A `learned` instance's mask is a loose region the model draws the shape in: the region is not
-dilated, and its label is the pixels that changed inside it, on every line.
-On palette lines each region then gets the scan's isolated pixels and one-pixel tips at the rates
-the real defects of its class show (pipeline.speckle), before the gate checks it."""
+dilated, and its label is the pixels that changed inside it, on every line."""
 
 from __future__ import annotations
 
@@ -22,7 +20,6 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from conditioning.errors import DefectforgeError
-from pipeline import speckle
 from pipeline.crop_sizes import CropPlan, plan_crop
 from pipeline.crops import dilate, extract, make_batch, paste, to_uint8
 from pipeline.gate import (
@@ -52,11 +49,6 @@ class RenderConfig(BaseModel):
     batch_size: int = Field(16, ge=1, description="crops per model call")
     palette: list[list[int]] | None = Field(
         None, description="snap drawn pixels to these RGB colours (binarised product lines; from the model card)"
-    )
-    speckle: dict[str, dict[Literal["isolated", "tips"], tuple[float, float]]] | None = Field(
-        None, description="palette lines: per class, the [bright, dark] isolated pixels and one-pixel tips per "
-        "1,000 px the real scans show around their defects; each drawn defect's region gets as many "
-        "(pipeline.speckle; from the model card's edge_speckle; {}: none)"
     )
     directions: dict[str, Literal[-1, 0, 1]] | None = Field(
         None, description="per class, the way its defects change the grey level (+1 brighter, -1 darker, 0 "
@@ -201,9 +193,6 @@ def _compose(job: Job, regions, plans, drawn, j: int, cfg: RenderConfig) -> Rend
     directions = [cfg.directions.get(c, 0) for c, _, _ in job.instances] if cfg.directions else None
     if cfg.palette and cfg.one_way and directions:
         _put_back_wrong_way(image, job.background, regions, directions)
-    if cfg.palette and cfg.speckle:
-        speckle.add(image, job.background, regions, [cfg.speckle.get(c, {}) for c, _, _ in job.instances],
-                    directions or [0] * len(regions), job.seed)
     verdicts = check_sample(image, job.background, [m for _, m, _ in job.instances], regions, cfg.gate,
                             palette=bool(cfg.palette), directions=directions, learned=learned)
     change = change_map(image, job.background)

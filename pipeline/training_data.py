@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from conditioning.errors import DefectforgeError
-from pipeline import speckle
 from pipeline.crop_sets import Example
 
 
@@ -51,16 +50,14 @@ def load_training_data(dataset: str, budget_path: str | Path | None) -> Training
         avoid.append(_inpainted(prepared, record) if inpainted and record.instances else None)
     _require_defects(prepared, examples, budget)
     manifest_file = prepared.root / "manifest.json"
-    colours = palette(examples)
     return TrainingData(examples, cleans, classes, {
         "dataset": prepared.name,
         "data_manifest_sha256": hashlib.sha256(manifest_file.read_bytes()).hexdigest()[:16],
         "budget": budget,
         "images": [Path(r.image_path).name for r in records],
         "instances": sum(len(e.instances) for e in examples),
-        "palette": colours,
+        "palette": palette(examples),
         "class_directions": class_directions(examples, classes),
-        "edge_speckle": speckle.measure(examples, classes) if colours else None,
     }, avoid)
 
 
