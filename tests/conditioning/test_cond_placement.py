@@ -144,6 +144,22 @@ def test_context_quantiles_make_the_placed_shares_follow_them():
     assert 0.1 <= (shares["quantiles"] <= 0.9).mean() <= 0.4
 
 
+def test_a_band_that_few_spots_offer_is_still_found():
+    from conditioning.context import context_share
+
+    fg = np.zeros((160, 160), bool)
+    for column in range(5):
+        fg[:, column::10] = True  # 5 px traces: every hole's window on them reaches the substrate
+    fg[74:88, 74:88] = True  # one small pad, the only spot where a hole's window is all copper
+    defect = {"kind": "pin_hole", "count": 1, "shape": {"radius": 2},
+              "placement": {"context": {"margin": 3, "foreground": [0.3, 1], "quantiles": [0.3, 1, 1]}}}
+    shares = np.array([context_share(p.mask, fg, 3) for seed in range(40)
+                       for p in place(library(defect=defect), fg, seed)])
+    # bands [0.3, 1) and [1, 1]: half the holes wholly in copper, though a few of its thousands of
+    # anchor pixels lie on the pad (drawing anchors from all of them put a quarter there)
+    assert 0.4 <= (shares == 1).mean() <= 0.7
+
+
 def test_context_quantiles_out_of_order_or_range_are_refused():
     from pydantic import ValidationError
 
