@@ -156,7 +156,7 @@ def test_a_band_that_few_spots_offer_is_still_found():
     shares = np.array([context_share(p.mask, fg, 3) for seed in range(40)
                        for p in place(library(defect=defect), fg, seed)])
     # bands [0.3, 1) and [1, 1]: half the holes wholly in copper, though a few of its thousands of
-    # anchor pixels lie on the pad (drawing anchors from all of them put a quarter there)
+    # anchor pixels lie on the pad (50 band tries put a quarter there)
     assert 0.4 <= (shares == 1).mean() <= 0.7
 
 
