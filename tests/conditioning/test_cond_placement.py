@@ -65,7 +65,7 @@ def test_kind_anchor_rule_names_the_shape_to_raise():
 
 def test_shapes_that_never_fit_stop_after_bounded_tries():
     fg = np.ones((48, 48), bool)
-    lib = library(min_distance=4, defect={"kind": "pit", "count": 2, "shape": {"radius": 20}})
+    lib = library(min_distance=4, defect={"kind": "pit", "count": 2, "shape": {"radius": 30}})
     with pytest.raises(
         PlacementError,
         match=f"instance 2 of 2.*tried {MAX_TRIES} anchors.*{MAX_TRIES} came closer than 4 px",
