@@ -16,14 +16,11 @@ from conditioning.masks.learned import LEARNED, real_size
 from conditioning.region_masks import region_mask_path
 from conditioning.spec import SIZE_PARAMS, Context, DefectLibrary, DefectSpec, Range, Region
 
-MAX_TRIES = 400
+MAX_TRIES = 100
 """Anchors tried per instance before giving up with a PlacementError."""
-BAND_TRIES = MAX_TRIES * 3 // 4
+BAND_TRIES = MAX_TRIES // 2
 """Tries that keep an instance inside its drawn `context.quantiles` band; the rest accept any
-share within `context.foreground` (a board with no spot in the band still gets its defect). A
-band that few spots of a crowded image offer needs hundreds of random anchors: on DeepPCB's
-k = 50 budget, placing whole images onto the defect images, 50 tries put 57-70 % of the opens,
-shorts and mousebites in their band, 300 tries 79-89 %."""
+share within `context.foreground` (a board with no spot in the band still gets its defect)."""
 MIN_PIXELS = 2
 """A mask smaller than this (after clipping to its regions) counts as not drawn."""
 DEFAULT_EDGE_BAND = 2.0

@@ -65,7 +65,7 @@ def test_kind_anchor_rule_names_the_shape_to_raise():
 
 def test_shapes_that_never_fit_stop_after_bounded_tries():
     fg = np.ones((48, 48), bool)
-    lib = library(min_distance=4, defect={"kind": "pit", "count": 2, "shape": {"radius": 30}})
+    lib = library(min_distance=4, defect={"kind": "pit", "count": 2, "shape": {"radius": 20}})
     with pytest.raises(
         PlacementError,
         match=f"instance 2 of 2.*tried {MAX_TRIES} anchors.*{MAX_TRIES} came closer than 4 px",
@@ -142,22 +142,6 @@ def test_context_quantiles_make_the_placed_shares_follow_them():
     whole = (shares["quantiles"] == 1).mean()
     assert 0.35 <= whole <= 0.65 and whole > (shares["range"] == 1).mean() + 0.15
     assert 0.1 <= (shares["quantiles"] <= 0.9).mean() <= 0.4
-
-
-def test_a_band_that_few_spots_offer_is_still_found():
-    from conditioning.context import context_share
-
-    fg = np.zeros((160, 160), bool)
-    for column in range(5):
-        fg[:, column::10] = True  # 5 px traces: every hole's window on them reaches the substrate
-    fg[74:88, 74:88] = True  # one small pad, the only spot where a hole's window is all copper
-    defect = {"kind": "pin_hole", "count": 1, "shape": {"radius": 2},
-              "placement": {"context": {"margin": 3, "foreground": [0.3, 1], "quantiles": [0.3, 1, 1]}}}
-    shares = np.array([context_share(p.mask, fg, 3) for seed in range(40)
-                       for p in place(library(defect=defect), fg, seed)])
-    # bands [0.3, 1) and [1, 1]: half the holes wholly in copper, though a few of its thousands of
-    # anchor pixels lie on the pad (50 band tries put a quarter there)
-    assert 0.4 <= (shares == 1).mean() <= 0.7
 
 
 def test_context_quantiles_out_of_order_or_range_are_refused():
