@@ -43,7 +43,7 @@ from eval.schedule import (
     is_real_only,
 )
 from eval.synthetic import SyntheticSet, load_set, save_set
-from eval.train_display import TRAIN_LOG, DetectorRows, output_to, quiet_worker
+from eval.train_display import TRAIN_LOG, DetectorRows, detector_worker, output_to
 from eval.trainset import export_test, export_train, maybe_tile, train_image_count
 from pipeline.data.atomic import write_bytes, write_json
 from pipeline.data.coco_reader import read_coco
@@ -297,7 +297,7 @@ def train_all(ctx: Context, plan: list[PlannedRun]) -> Iterator[PlannedRun]:
                      key=lambda run: -run.schedule.steps(run.real_images, run.synthetic_images))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=ctx.config.jobs, mp_context=context,
-                             initializer=quiet_worker, initargs=(str(ctx.out / "logs"),)) as pool:
+                             initializer=detector_worker, initargs=(str(ctx.out / "logs"),)) as pool:
         futures = {pool.submit(train_one, ctx, run): run for run in pending}
         for future in as_completed(futures):
             future.result()

@@ -45,9 +45,13 @@ def output_to(log: Path) -> Iterator[None]:
             os.close(saved[1])
 
 
-def quiet_worker(log_dir: str) -> None:
-    """Pool initializer: anything a training process prints outside a run (imports, warnings)
-    goes to `log_dir/worker-<pid>.log` instead of the terminal."""
+def detector_worker(log_dir: str) -> None:
+    """Initializer of a detector-training process: anything it prints outside a run (imports,
+    warnings) goes to `log_dir/worker-<pid>.log` instead of the terminal, and it ends when the
+    process that started it ends (`pipeline.parent_watch`)."""
+    from pipeline.parent_watch import end_with_parent
+
+    end_with_parent()
     path = Path(log_dir) / f"worker-{os.getpid()}.log"
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

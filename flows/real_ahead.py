@@ -28,10 +28,10 @@ def train_real_arm_quietly(settings: dict[str, Any], log_dir: str, evaluation_ov
     `evaluation_over`, `planned_after`: as `eval.protocol.train_real_arm` takes them."""
     from eval.config import EvalConfig
     from eval.protocol import train_real_arm
-    from eval.train_display import quiet_worker
+    from eval.train_display import detector_worker
     from pipeline.offline import configure_offline_environment
 
-    quiet_worker(log_dir)
+    detector_worker(log_dir)
     configure_offline_environment()
     train_real_arm(EvalConfig.model_validate(settings), evaluation_over, planned_after)
 
