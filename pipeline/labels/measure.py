@@ -1,7 +1,7 @@
 """Label statistics of one labelled set, per class: box size, box-vs-mask margins, mask area and
-elongation, the surface the masks lie on, the foreground around them (share in the label box) and
-how much of each mask visibly changed against the clean reference; and instances per image over
-the set. Real labels kept on a generated image (`onto: defective`) count toward instances per
+elongation, the surface the masks lie on and its width there, the foreground around them (share in
+the label box) and how much of each mask visibly changed against the clean reference; and
+instances per image over the set. Real labels kept on a generated image (`onto: defective`) count toward instances per
 image only. `pipeline.labels.parity` compares two."""
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ from pipeline.labels.window import mask_window
 VISIBLE_LEVEL = 32
 """Grey levels (0-255): a mask pixel counts as visibly changed when one of its channels differs
 from the clean reference by more than this (JPEG noise and soft edges stay below it)."""
+WIDTH_REACH = 3
+"""px around a mask within which `surface_width` looks for the widest point of its surface."""
+WIDTH_WINDOW = 48
+"""px around a mask's box that `surface_width` reads: a surface with no edge there (a pour) counts
+as twice the long side of what was read, the same for both sets compared."""
 
 
 @dataclass
@@ -36,6 +41,8 @@ class ClassStats:
     visible: list[float] = field(default_factory=list)
     context: list[float] = field(default_factory=list)
     """Per instance: share of the clean reference's foreground inside its label box."""
+    surface_width: list[float] = field(default_factory=list)
+    """Per instance: width of the surface it lies on, next to it (`surface_width`)."""
     surface_pixels: int = 0
     surface_foreground: int = 0
 
@@ -102,6 +109,28 @@ def _add(stats: ClassStats, instance: InstanceRecord, pixels) -> None:
         stats.surface_pixels += area
         stats.surface_foreground += int(np.count_nonzero(ground[window] & mask))
         stats.context.append(box_share(_pixel_box(x, y, w, h), ground, 0))
+        stats.surface_width.append(surface_width(mask, window, ground))
+
+
+def surface_width(mask: np.ndarray, window: tuple[slice, slice], ground: np.ndarray) -> float:
+    """Twice the largest distance (px) to the other surface within WIDTH_REACH px of the mask
+    (`mask` is the crop at `window` of an image whose clean foreground is `ground`), on the
+    surface where most of the mask lies: the width of the trace a mousebite bites or an open cuts,
+    of the gap a short bridges (on DeepPCB the generated opens cut wider traces than the real
+    ones, which neither their area nor their context shows)."""
+    rows, cols = window
+    top, left = max(0, rows.start - WIDTH_WINDOW), max(0, cols.start - WIDTH_WINDOW)
+    bottom = min(ground.shape[0], rows.stop + WIDTH_WINDOW)
+    right = min(ground.shape[1], cols.stop + WIDTH_WINDOW)
+    side = ground[top:bottom, left:right]
+    on_ground = 2 * np.count_nonzero(ground[window] & mask) >= np.count_nonzero(mask)
+    placed = np.zeros(side.shape, np.uint8)
+    placed[rows.start - top : rows.stop - top, cols.start - left : cols.stop - left] = mask
+    reach = 2 * WIDTH_REACH + 1
+    near = cv2.dilate(placed, np.ones((reach, reach), np.uint8)).astype(bool)
+    surface = (side if on_ground else ~side).astype(np.uint8)
+    distance = cv2.distanceTransform(surface, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return 2.0 * min(float(distance[near].max()), float(max(side.shape)))  # no edge read: capped
 
 
 def _pixel_box(x: float, y: float, w: float, h: float) -> tuple[int, int, int, int]:

@@ -2,7 +2,8 @@
 
 Per class: box width and height, box-vs-mask margin per side, mask area and elongation, the
 surface the masks lie on (share on the spec's foreground in the clean reference), the context
-around them (foreground share in the label box) and the visible change (share of mask pixels
+around them (foreground share in the label box), the width of their surface next to them (the
+trace an open cuts, the gap a short bridges) and the visible change (share of mask pixels
 that differ from the clean reference); over the set: instances per image and the class mix.
 Each compared figure has one documented tolerance (`Tolerances`); a row out of it is a problem,
 with a hint at the usual cause. A detector trained on a set out of parity learns the label
@@ -40,6 +41,8 @@ HINTS = {
     "changed against the clean reference and check the spec's polarity",
     "surface": "defects land on another surface than the real ones: check `foreground:` and "
     "`placement.surface` (`defectforge spec check --dataset NAME`)",
+    "width": "defects sit on wider or narrower traces (or gaps) than the real ones: check the "
+    "kind's anchor rule and `placement.context`, or restrict it with `placement.regions`",
     "context": "defects sit in other surroundings than the real ones (more or less foreground "
     "in their boxes): set `placement.context` (`defectforge spec fit` measures its range), or "
     "narrow it towards the real median",
@@ -119,6 +122,8 @@ def _class_rows(name: str, real: SetStats, synthetic: SetStats, tol: Tolerances)
         synthetic=share_s, ok=abs(share_s - share_r) <= tol.surface_abs if compared else None,
         tolerance=f"±{tol.surface_abs:g}" if compared else "n/a: no clean reference"))
     rows.append(_context(name, r.context, s.context, tol))
+    rows.append(_ratio(name, "width of its surface (px)", r.surface_width, s.surface_width,
+                       tol.surface_width_ratio))
     return rows
 
 

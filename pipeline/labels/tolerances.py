@@ -38,6 +38,10 @@ class Tolerances(BaseModel):
         "synthetic per-instance shares may exceed this only where the two-sample test cannot "
         "tell them apart (p >= context_p)")
     context_p: float = Field(0.05, gt=0, lt=1, description="see context_ks")
+    surface_width_ratio: tuple[float, float] = Field(
+        (0.75, 1.33), description="median width of the surface next to each mask (twice the "
+        "largest distance to the other surface within 3 px of it, in the clean reference: the "
+        "trace an open cuts, the gap a short bridges), synthetic / real")
     instances_ratio: tuple[float, float] = Field(
         (0.5, 2.0), description="mean instances per image, synthetic / real")
     class_mix_tv: float = Field(

@@ -24,17 +24,18 @@ SIZE = 64
 
 
 def labelled_set(folder: Path, seed: int, *, margin: int = 6, classes=("hole", "blob"),
-                 hidden: int = 0, images: int = 8, hole_row: int = 18, kept: int = 0) -> Path:
+                 hidden: int = 0, images: int = 8, hole_row: int = 18, kept: int = 0,
+                 band: tuple[int, int] = (8, 28)) -> Path:
     """COCO set of `images` boards, each with one defect per class in `classes`; boxes reach
     `margin` px past the mask; the first `hidden` images label defects they do not show; holes
-    are centred on `hole_row` (the copper band spans rows 8-27); each image also keeps `kept`
-    copies of its last label as real labels (an image drawn onto a real defect image)."""
+    are centred on `hole_row` (the copper band spans the rows `band`, 8-27); each image also keeps
+    `kept` copies of its last label as real labels (an image drawn onto a real defect image)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     records = []
     for index in range(images):
         clean = np.full((SIZE, SIZE, 3), 255, np.uint8)
-        clean[8:28] = 0  # copper band on top, substrate below
+        clean[slice(*band)] = 0  # copper band on top, substrate below
         image = clean.copy()
         instances = []
         for name in classes:
@@ -115,6 +116,16 @@ def test_holes_nearer_the_copper_edge_are_flagged_by_their_context(real, tmp_pat
     shares = [measure_set(read_coco(path)).classes["hole"].context for path in (real, like)]
     assert ks_2samp(*shares).statistic > 0.3
     assert parity_of_files(real, like).ok
+
+
+def test_holes_in_a_narrower_trace_are_flagged_by_its_width(real, tmp_path):
+    # the same holes (area, surface, margins) in a 12 px copper band instead of a 20 px one
+    narrow = parity_of_files(real, labelled_set(tmp_path / "narrow", seed=1, band=(12, 24)))
+    assert ("width of its surface (px)", "hole") in _failed(narrow)
+    assert ("width of its surface (px)", "blob") not in _failed(narrow)  # substrate: as wide
+    row = next(r for r in narrow.rows if r.statistic.startswith("width") and r.class_name == "hole")
+    assert row.real == pytest.approx(20, abs=1) and row.synthetic == pytest.approx(12, abs=1)
+    assert any("wider or narrower traces" in p for p in narrow.problems)
 
 
 def test_kept_real_labels_leave_the_class_mix_alone(real, tmp_path):
