@@ -1,8 +1,8 @@
 """Label statistics of one labelled set, per class: box size, box-vs-mask margins, mask area and
 elongation, the surface the masks lie on and its width there, the foreground around them (share in
 the label box) and how much of each mask visibly changed against the clean reference; and
-instances per image over the set. Real labels kept on a generated image (`onto: defective`) count toward instances per
-image only. `pipeline.labels.parity` compares two."""
+instances per image over the set. Real labels kept on a generated image (`onto: defective`) count
+toward instances per image only. `pipeline.labels.parity` compares two."""
 
 from __future__ import annotations
 
