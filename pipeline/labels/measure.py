@@ -106,16 +106,18 @@ def _add(stats: ClassStats, instance: InstanceRecord, pixels) -> None:
         difference = cv2.absdiff(image[window], clean[window])
         changed = (difference.max(axis=2) if difference.ndim == 3 else difference) > VISIBLE_LEVEL
         stats.visible.append(float(np.count_nonzero(changed & mask)) / area)
+        on_foreground = int(np.count_nonzero(ground[window] & mask))
         stats.surface_pixels += area
-        stats.surface_foreground += int(np.count_nonzero(ground[window] & mask))
+        stats.surface_foreground += on_foreground
         stats.context.append(box_share(_pixel_box(x, y, w, h), ground, 0))
-        stats.surface_width.append(surface_width(mask, window, ground))
+        stats.surface_width.append(surface_width(mask, window, ground, 2 * on_foreground >= area))
 
 
-def surface_width(mask: np.ndarray, window: tuple[slice, slice], ground: np.ndarray) -> float:
+def surface_width(mask: np.ndarray, window: tuple[slice, slice], ground: np.ndarray,
+                  on_ground: bool) -> float:
     """Twice the largest distance (px) to the other surface within WIDTH_REACH px of the mask
     (`mask` is the crop at `window` of an image whose clean foreground is `ground`), on the
-    surface where most of the mask lies: the width of the trace a mousebite bites or an open cuts,
+    surface where most of the mask lies (`on_ground`: the foreground): the width of the trace a mousebite bites or an open cuts,
     of the gap a short bridges (on DeepPCB the generated opens cut wider traces than the real
     ones, which neither their area nor their context shows)."""
     rows, cols = window
@@ -123,7 +125,6 @@ def surface_width(mask: np.ndarray, window: tuple[slice, slice], ground: np.ndar
     bottom = min(ground.shape[0], rows.stop + WIDTH_WINDOW)
     right = min(ground.shape[1], cols.stop + WIDTH_WINDOW)
     side = ground[top:bottom, left:right]
-    on_ground = 2 * np.count_nonzero(ground[window] & mask) >= np.count_nonzero(mask)
     placed = np.zeros(side.shape, np.uint8)
     placed[rows.start - top : rows.stop - top, cols.start - left : cols.stop - left] = mask
     reach = 2 * WIDTH_REACH + 1
