@@ -150,18 +150,19 @@ def _place_one(library, spec, foreground, occupied, rng, where, real_sizes) -> P
     )
     distance = _distance_to(occupied)
     limits = param_limits(spec, kind)
-    candidates, steps = _candidates(spec, kind, foreground, allowed, distance, spacing, limits)
+    candidates, steps, weights = _candidates(spec, kind, foreground, allowed, distance, spacing, limits)
     ys, xs = np.nonzero(candidates)
     if len(ys) == 0:
         raise PlacementError(_no_candidates(where, steps))
+    odds = None if weights is None else weights[ys, xs] / weights[ys, xs].sum()
     empty = crowded = off_context = 0
     context = spec.placement.context
     band = _share_band(context, rng)
     levels = list(spec.severity)
-    weights = np.array([spec.severity[name].weight for name in levels], float)
+    level_weights = np.array([spec.severity[name].weight for name in levels], float)
     for attempt in range(MAX_TRIES):
-        pick = int(rng.integers(len(ys)))
-        level = levels[int(rng.choice(len(levels), p=weights / weights.sum()))]
+        pick = int(rng.integers(len(ys)) if odds is None else rng.choice(len(ys), p=odds))
+        level = levels[int(rng.choice(len(levels), p=level_weights / level_weights.sum()))]
         params = sample_params(spec, kind, spec.severity[level].size, rng, real_sizes)
         mask = kind.build(Canvas((int(ys[pick]), int(xs[pick])), foreground), params, rng) & allowed
         if mask.sum() < MIN_PIXELS:
@@ -215,13 +216,16 @@ def _distance_to(occupied: np.ndarray) -> np.ndarray:
 
 
 def _candidates(spec, kind, foreground, allowed, distance, spacing, limits):
-    """Anchor pixels, applying one constraint at a time; returns the mask and (name, count, hint) steps."""
+    """Anchor pixels, applying one constraint at a time; returns the mask, the (name, count, hint)
+    steps and the kind's anchor weights (None: every candidate as likely)."""
     surface = spec.placement.surface or kind.surface
     band = spec.placement.edge_band or (DEFAULT_EDGE_BAND if surface == "edge" else None)
     h, w = foreground.shape
     border = spec.placement.border
     frame = np.zeros((h, w), bool)
     frame[border : h - border, border : w - border] = True
+    anchors = kind.anchors(foreground, limits) if kind.anchors else None
+    weights = anchors if anchors is not None and anchors.dtype != bool else None
     constraints = [
         (
             f"surface: {surface}",
@@ -230,7 +234,7 @@ def _candidates(spec, kind, foreground, allowed, distance, spacing, limits):
         ),
         (
             f"kind {kind.name}: {_rule(kind)}",
-            kind.anchors(foreground, limits) if kind.anchors else None,
+            None if anchors is None else anchors > 0,
             "raise the shape size the rule names, or use backgrounds where this kind fits",
         ),
         (
@@ -256,7 +260,7 @@ def _candidates(spec, kind, foreground, allowed, distance, spacing, limits):
         if mask is not None:
             current &= mask
         steps.append((name, int(current.sum()), hint))
-    return current, steps
+    return current, steps, weights
 
 
 def _rule(kind: MaskKind) -> str:

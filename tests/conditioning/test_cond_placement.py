@@ -161,3 +161,12 @@ def test_context_that_no_anchor_meets_names_the_range_and_fix():
     text = str(caught.value)
     assert f"{MAX_TRIES} had a foreground share outside `placement.context` ([0.95, 1] within 30 px)" in text
     assert "`placement.context.foreground`" in text
+
+
+def test_open_picks_a_trace_in_proportion_to_its_length_not_its_area():
+    fg = np.zeros((160, 160), bool)
+    fg[30:36, 20:140] = True  # a 6 px trace
+    fg[100:120, 20:140] = True  # a 20 px trace as long: uniform pixels would cut it 77 % of the time
+    lib = library(classes=["open"], defect={"name": "cut", "class": "open", "kind": "open"})
+    on_wide = [place(lib, fg, seed)[0].mask[100:120].any() for seed in range(200)]
+    assert 0.35 <= np.mean(on_wide) <= 0.65
