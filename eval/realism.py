@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,22 +37,28 @@ class TwoSampleResult:
     crop_size: int
 
 
-def tight_crops(coco_path: str | Path, *, size: int = 32, limit: int | None = None, seed: int = 0) -> np.ndarray:
+def tight_crops(coco_path: CocoPaths, *, size: int = 32, limit: int | None = None, seed: int = 0) -> np.ndarray:
     """N x size x size x 3 uint8: each annotation's box (at least 4 px a side), resized."""
     return labelled_crops(coco_path, size=size, limit=limit, seed=seed)[0]
 
 
+CocoPaths = str | Path | Sequence[str | Path]
+"""One COCO file, or several whose boxes are pooled (several generated sets of one setup)."""
+
+
 def labelled_crops(
-    coco_path: str | Path, *, size: int = 32, limit: int | None = None, seed: int = 0
+    coco_path: CocoPaths, *, size: int = 32, limit: int | None = None, seed: int = 0
 ) -> tuple[np.ndarray, list[str]]:
     """The crops of `tight_crops` and the class name of each (generated defects only: real labels
-    kept on a generated image are left out)."""
+    kept on a generated image are left out); `limit` crops drawn from all the files' boxes."""
     from pipeline.data.coco_reader import read_coco
 
-    records = read_coco(coco_path)
-    boxes = [(r, i.bbox_xywh, i.class_name) for r in records for i in r.instances if not i.kept_real]
+    paths = _paths(coco_path)
+    boxes = [(r, i.bbox_xywh, i.class_name)
+             for path in paths for r in read_coco(path) for i in r.instances if not i.kept_real]
     if not boxes:
-        raise DefectforgeError(f"{coco_path}: no annotations to crop; realism needs defect boxes")
+        raise DefectforgeError(f"{', '.join(map(str, paths))}: no annotations to crop; realism "
+                               "needs defect boxes")
     order = np.random.default_rng(seed).permutation(len(boxes))[: limit or len(boxes)]
     crops, names, cache = [], [], {}
     for index in sorted(order, key=lambda i: str(boxes[i][0].image_path)):
@@ -62,6 +69,10 @@ def labelled_crops(
         crops.append(crop_box(cache[record.image_path], box, size))
         names.append(name)
     return np.stack(crops), names
+
+
+def _paths(coco_path: CocoPaths) -> list[str | Path]:
+    return [coco_path] if isinstance(coco_path, str | Path) else list(coco_path)
 
 
 def crop_box(image: np.ndarray, box, size: int) -> np.ndarray:
@@ -175,7 +186,8 @@ def fid_kid(real: np.ndarray, generated: np.ndarray, weights: str | Path | None)
 
 
 def contact_sheet(
-    real_coco: str | Path, generated_coco: str | Path, out_png: str | Path, *, per_class: int = 10, size: int = 48
+    real_coco: CocoPaths, generated_coco: CocoPaths, out_png: str | Path, *, per_class: int = 10,
+    size: int = 48
 ) -> Path:
     """A PNG with, per class, a row of real crops above a row of generated crops (seeded picks)."""
     from pipeline.data.atomic import write_png
@@ -196,11 +208,12 @@ def contact_sheet(
 
 
 def realism_report(
-    real_coco: str | Path, generated_coco: str | Path, *, size: int = 32, max_crops: int = 2000,
+    real_coco: CocoPaths, generated_coco: CocoPaths, *, size: int = 32, max_crops: int = 2000,
     epochs: int = 30, seed: int = 0, repeats: int = 3, inception_weights: str | Path | None = None,
 ) -> dict:
-    """The two-sample test (and FID/KID when configured) of two COCO files' defect crops, over
-    all classes and per class (`per_class`: every class with at least 8 crops in both sets).
+    """The two-sample test (and FID/KID when configured) of two COCO files' defect crops (or of
+    several files' pooled crops a side), over all classes and per class (`per_class`: every class
+    with at least 8 crops in both sets).
 
     The test is repeated with `repeats` seeds (other halves, other initialisations) on the same
     crops; `classifier_two_sample` combines them with `combine_repeats` and `runs` lists each.
@@ -220,4 +233,5 @@ def realism_report(
             per_class[name] = asdict(combine_repeats(repeated(a, b)))
     return {"classifier_two_sample": asdict(combine_repeats(runs)), "runs": [asdict(r) for r in runs],
             "per_class": per_class, **fid_kid(real, generated, inception_weights),
-            "real": str(real_coco), "generated": str(generated_coco)}
+            "real": [str(p) for p in _paths(real_coco)],
+            "generated": [str(p) for p in _paths(generated_coco)]}

@@ -156,9 +156,9 @@ def _default_model(dataset: str) -> Path:
 
 def realism_command(
     real: Annotated[Path, typer.Option(help="COCO file of real defects (e.g. runs/data/NAME/annotations/test.json)")],
-    generated: Annotated[Path, typer.Option(help="COCO file of generated defects")],
+    generated: Annotated[list[Path], typer.Option(help="COCO file of generated defects; repeat the option to pool several sets (crops drawn from all: one set's draw moves the score by a few points)")],
     size: Annotated[int, typer.Option(help="side the tight box crops are resized to")] = 32,
-    max_crops: Annotated[int, typer.Option(help="crops drawn per set")] = 2000,
+    max_crops: Annotated[int, typer.Option(help="crops drawn a side (from all its files)")] = 2000,
     epochs: Annotated[int, typer.Option(help="classifier epochs")] = 30,
     seed: Annotated[int, typer.Option()] = 0,
     repeats: Annotated[int, typer.Option(help="classifier runs with seeds seed..seed+repeats-1 on the same crops (mean; interval at one run's n)")] = 3,

@@ -81,3 +81,15 @@ def test_gen_realism_report_names_the_class_that_gives_the_set_away(tmp_path):
     assert set(per_class) == {"pit", "blob"}
     assert per_class["blob"]["accuracy"] >= 0.9 and per_class["pit"]["accuracy"] <= 0.75
     assert per_class["blob"]["n_test"] == 30  # 30 crops a set, half held apart each
+
+
+def test_gen_realism_pools_the_crops_of_several_generated_sets(tmp_path):
+    from eval.realism import realism_report
+
+    rng = np.random.default_rng(3)
+    real = [_coco_set(tmp_path / f"real-{k}", rng, bright_b=20) for k in range(2)]
+    sets = [_coco_set(tmp_path / f"generated-{k}", rng, bright_b=230) for k in range(2)]
+    report = realism_report(real, sets, size=16, epochs=8, repeats=1)
+    assert report["classifier_two_sample"]["n_per_set"] == 120  # 60 crops a file, 2 files a side
+    assert report["per_class"]["blob"]["n_test"] == 60
+    assert report["generated"] == [str(path) for path in sets]
