@@ -37,13 +37,13 @@ class TwoSampleResult:
     crop_size: int
 
 
+CocoPaths = str | Path | Sequence[str | Path]
+"""One COCO file, or several whose boxes are pooled (several generated sets of one setup)."""
+
+
 def tight_crops(coco_path: CocoPaths, *, size: int = 32, limit: int | None = None, seed: int = 0) -> np.ndarray:
     """N x size x size x 3 uint8: each annotation's box (at least 4 px a side), resized."""
     return labelled_crops(coco_path, size=size, limit=limit, seed=seed)[0]
-
-
-CocoPaths = str | Path | Sequence[str | Path]
-"""One COCO file, or several whose boxes are pooled (several generated sets of one setup)."""
 
 
 def labelled_crops(
