@@ -25,6 +25,9 @@ MIN_PIXELS = 2
 """A mask smaller than this (after clipping to its regions) counts as not drawn."""
 DEFAULT_EDGE_BAND = 2.0
 """px around the foreground edge used by `surface: edge` when `edge_band` is unset."""
+WIDTH_DISC = 25
+"""px: `pick: trace` reads a pixel's surface width as twice the largest distance to the other
+surface within a disc this wide (DeepPCB's traces are up to 24 px wide)."""
 
 
 class PlacementError(DefectforgeError):
@@ -150,11 +153,11 @@ def _place_one(library, spec, foreground, occupied, rng, where, real_sizes) -> P
     )
     distance = _distance_to(occupied)
     limits = param_limits(spec, kind)
-    candidates, steps, weights = _candidates(spec, kind, foreground, allowed, distance, spacing, limits)
+    candidates, steps = _candidates(spec, kind, foreground, allowed, distance, spacing, limits)
     ys, xs = np.nonzero(candidates)
     if len(ys) == 0:
         raise PlacementError(_no_candidates(where, steps))
-    odds = None if weights is None else weights[ys, xs] / weights[ys, xs].sum()
+    odds = _pick_odds(spec.placement.pick, foreground, ys, xs)
     empty = crowded = off_context = 0
     context = spec.placement.context
     band = _share_band(context, rng)
@@ -216,16 +219,13 @@ def _distance_to(occupied: np.ndarray) -> np.ndarray:
 
 
 def _candidates(spec, kind, foreground, allowed, distance, spacing, limits):
-    """Anchor pixels, applying one constraint at a time; returns the mask, the (name, count, hint)
-    steps and the kind's anchor weights (None: every candidate as likely)."""
+    """Anchor pixels, applying one constraint at a time; returns the mask and (name, count, hint) steps."""
     surface = spec.placement.surface or kind.surface
     band = spec.placement.edge_band or (DEFAULT_EDGE_BAND if surface == "edge" else None)
     h, w = foreground.shape
     border = spec.placement.border
     frame = np.zeros((h, w), bool)
     frame[border : h - border, border : w - border] = True
-    anchors = kind.anchors(foreground, limits) if kind.anchors else None
-    weights = anchors if anchors is not None and anchors.dtype != bool else None
     constraints = [
         (
             f"surface: {surface}",
@@ -234,7 +234,7 @@ def _candidates(spec, kind, foreground, allowed, distance, spacing, limits):
         ),
         (
             f"kind {kind.name}: {_rule(kind)}",
-            None if anchors is None else anchors > 0,
+            kind.anchors(foreground, limits) if kind.anchors else None,
             "raise the shape size the rule names, or use backgrounds where this kind fits",
         ),
         (
@@ -260,7 +260,23 @@ def _candidates(spec, kind, foreground, allowed, distance, spacing, limits):
         if mask is not None:
             current &= mask
         steps.append((name, int(current.sum()), hint))
-    return current, steps, weights
+    return current, steps
+
+
+def _pick_odds(pick: str, foreground: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray | None:
+    """Each candidate's odds of being the anchor: None for `pick: pixel` (all alike); for `pick:
+    trace`, 1 / the width of the surface (copper or gap) it lies on, normalised."""
+    if pick == "pixel":
+        return None
+    width = np.where(foreground, _surface_width(foreground), _surface_width(~foreground))
+    weights = 1 / np.maximum(width[ys, xs], 1)
+    return weights / weights.sum()
+
+
+def _surface_width(side: np.ndarray) -> np.ndarray:
+    """Per pixel of `side`, twice the largest distance to the other side within WIDTH_DISC px."""
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (WIDTH_DISC, WIDTH_DISC))
+    return 2 * cv2.dilate(cv2.distanceTransform(side.astype(np.uint8), cv2.DIST_L2, 3), disc)
 
 
 def _rule(kind: MaskKind) -> str:

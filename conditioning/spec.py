@@ -298,6 +298,13 @@ class Placement(_Model):
     context: Context | None = Field(
         None, description="the clean part's foreground share around the defect; unset = any"
     )
+    pick: Literal["pixel", "trace"] = Field(
+        "pixel",
+        description="how an anchor is drawn among the pixels every rule allows: `pixel`, each as "
+        "likely (a trace or gap is hit in proportion to its area); `trace`, each weighed by 1 / the "
+        "width of its surface there (in proportion to its length: DeepPCB's opens cut narrow traces "
+        "more often than their area says)",
+    )
 
 
 class DefectSpec(_Model):

@@ -31,17 +31,11 @@ TRACE_MAX_WIDTH = 24
 
 
 def thin_copper(foreground: np.ndarray, limits: Mapping[str, float]) -> np.ndarray:
-    """copper traces at most 24 px wide (not pours or large pads), each as likely as its length
-
-    Weights: 1 / the copper's width near the pixel (twice the largest distance to the substrate
-    within 12 px), so a trace is drawn in proportion to its length, not its area (uniform
-    pixels put DeepPCB's opens on traces 16-18 px wide against the real 12)."""
+    """copper traces at most 24 px wide (not pours or large pads)"""
     size = TRACE_MAX_WIDTH + 1
     disc_ = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     fg = foreground.astype(np.uint8)
-    thin = (fg - cv2.morphologyEx(fg, cv2.MORPH_OPEN, disc_)).astype(bool)
-    width = 2 * cv2.dilate(cv2.distanceTransform(fg, cv2.DIST_L2, 3), disc_)
-    return np.where(thin, 1 / np.maximum(width, 1), 0).astype(np.float32)
+    return (fg - cv2.morphologyEx(fg, cv2.MORPH_OPEN, disc_)).astype(bool)
 
 
 def inside_copper(foreground: np.ndarray, limits: Mapping[str, float]) -> np.ndarray:

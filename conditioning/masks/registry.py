@@ -26,10 +26,8 @@ class Canvas:
 MaskBuilder = Callable[[Canvas, Mapping[str, float], np.random.Generator], np.ndarray]
 """`builder(canvas, params, rng) -> bool HxW mask`; params are sampled values (px already scaled)."""
 AnchorFilter = Callable[[np.ndarray, Mapping[str, float]], np.ndarray]
-"""`anchors(foreground, limits) -> HxW`: where a kind can possibly be drawn, given each param's
-largest value: bool (every allowed pixel as likely), or float weights (0: not allowed; a pixel is
-drawn in proportion to its weight); its docstring's first line names the rule in placement
-errors."""
+"""`anchors(foreground, limits) -> bool HxW`: where a kind can possibly be drawn, given each
+param's largest value; its docstring's first line names the rule in placement errors."""
 InertRule = Callable[[Mapping[str, tuple[float, float]]], dict[str, str]]
 """`inert(ranges) -> {param: why}`: the params that cannot change a mask under these ranges (each
 param's `(min, max)`, the kind's defaults where the spec sets none), with the reason and the fix."""

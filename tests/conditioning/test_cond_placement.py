@@ -163,10 +163,19 @@ def test_context_that_no_anchor_meets_names_the_range_and_fix():
     assert "`placement.context.foreground`" in text
 
 
-def test_open_picks_a_trace_in_proportion_to_its_length_not_its_area():
+def _share_on_wide_trace(pick: str) -> float:
     fg = np.zeros((160, 160), bool)
     fg[30:36, 20:140] = True  # a 6 px trace
-    fg[100:120, 20:140] = True  # a 20 px trace as long: uniform pixels would cut it 77 % of the time
-    lib = library(classes=["open"], defect={"name": "cut", "class": "open", "kind": "open"})
-    on_wide = [place(lib, fg, seed)[0].mask[100:120].any() for seed in range(200)]
-    assert 0.35 <= np.mean(on_wide) <= 0.65
+    fg[100:120, 20:140] = True  # a 20 px trace as long
+    defect = {"name": "cut", "class": "open", "kind": "open", "placement": {"pick": pick}}
+    lib = library(classes=["open"], defect=defect)
+    return float(np.mean([place(lib, fg, seed)[0].mask[100:120].any() for seed in range(200)]))
+
+
+def test_pick_trace_cuts_a_trace_in_proportion_to_its_length_not_its_area():
+    assert 0.35 <= _share_on_wide_trace("trace") <= 0.65
+
+
+def test_pick_pixel_by_default_cuts_a_trace_in_proportion_to_its_area():
+    assert library(classes=["open"], defect={"class": "open", "kind": "open"}).defects[0].placement.pick == "pixel"
+    assert 0.68 <= _share_on_wide_trace("pixel") <= 0.86  # 20 / (20 + 6) = 0.77
