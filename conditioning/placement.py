@@ -274,9 +274,11 @@ def _pick_odds(pick: str, foreground: np.ndarray, ys: np.ndarray, xs: np.ndarray
 
 
 def _surface_width(side: np.ndarray) -> np.ndarray:
-    """Per pixel of `side`, twice the largest distance to the other side within WIDTH_DISC px."""
+    """Per pixel of `side`, twice the largest distance to the other side within WIDTH_DISC px
+    (capped at twice the image's long side: an image that is all one side has no width)."""
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (WIDTH_DISC, WIDTH_DISC))
-    return 2 * cv2.dilate(cv2.distanceTransform(side.astype(np.uint8), cv2.DIST_L2, 3), disc)
+    distance = cv2.dilate(cv2.distanceTransform(side.astype(np.uint8), cv2.DIST_L2, 3), disc)
+    return 2 * np.minimum(distance, max(side.shape))
 
 
 def _rule(kind: MaskKind) -> str:

@@ -164,6 +164,12 @@ def _print_fit(result) -> None:
                       "[10 %, 90 %]; placement follows their deciles): "
                       + ", ".join(f"{name} {c['margin']:g} px {c['quantiles'][median]:g} [{c['foreground'][0]:g}, "
                                   f"{c['foreground'][1]:g}]" for name, c in result.contexts.items()))
+    if result.picks:
+        console.print("anchors (`placement.pick`; median width of the surface next to the real "
+                      "defects, then as placed by pixel / by trace): "
+                      + ", ".join(f"{p.defect} {p.chosen} (real {p.real:.3g} px; "
+                                  + " / ".join("-" if w is None else f"{w:.3g}" for w in p.simulated.values())
+                                  + ")" for p in result.picks))
     real, before, after = result.per_image
     console.print(f"instances per defective image (mean): real {real:.2f}, spec before "
                   f"{before:.2f} -> after {after:.2f}; class mix TV distance to real "

@@ -3,7 +3,8 @@
 Starts from the line's spec (or a plain-quantile one, as `data init` writes, when it has none),
 then sets from the budget's real labels: each defect's `count` and the per-image limits, the
 surfaces (and, for a new spec, the foreground rule), the context around each defect
-(`pipeline.labels.fit_context`), and the shape params, fitted by simulation
+(`pipeline.labels.fit_context`), how anchors are drawn (`pipeline.labels.fit_pick`) and the shape
+params, fitted by simulation
 on the budget's clean references (`pipeline.labels.fit_shapes`). Only the numbers change: the
 text is edited in place (`conditioning.spec_edit`), so comments and layout survive. Reads the
 train split only (the budget's k images); writes atomically.
@@ -32,8 +33,9 @@ from pipeline.labels.fit_counts import (
     planned,
     surface_changes,
 )
+from pipeline.labels.fit_pick import PickFit, pick_changes
 from pipeline.labels.fit_shapes import ROUNDS, DefectFit, fit_shapes
-from pipeline.labels.measure import measure_set
+from pipeline.labels.measure import SetStats, measure_set
 from pipeline.labels.shape_sim import SAMPLES, Placed
 from pipeline.labels.surface import ON_SURFACE
 from pipeline.labels.tolerances import TOLERANCES
@@ -92,6 +94,8 @@ class FitResult:
     changes: dict[Loc, Value] = field(default_factory=dict)
     contexts: dict[str, Value] = field(default_factory=dict)
     """Per defect name, the `placement.context` written."""
+    picks: list[PickFit] = field(default_factory=list)
+    """Per fitted defect, the surface widths behind its `placement.pick`."""
 
     @property
     def ok(self) -> bool:
@@ -125,8 +129,15 @@ def fit_spec(dataset: str, records: list[ImageRecord], start: Path | None, out: 
     changes = {**count_changes(library, real), **surface_changes(library, records), **contexts}
     text = edit_text(text, changes)
     fitted = _valid(text, where, classes)
-    # 4. shapes by simulation on the clean references
-    fits, shape_changes, placed = _fit_shapes(fitted, records, samples, rounds, seed)
+    # 4. how anchors are drawn, then shapes, by simulation on the clean references
+    real_stats = measure_set(records, fitted.foreground)
+    grounds = [foreground_mask(_background(r), fitted.foreground) for r in records]
+    sides = _sides(real_stats, fitted)
+    picks, pick_fits = pick_changes(fitted, real_stats, grounds, samples=samples, seed=seed, sides=sides)
+    changes.update(picks)
+    text = edit_text(text, picks)
+    fitted = _valid(text, where, classes)
+    fits, shape_changes, placed = _fit_shapes(fitted, real_stats, grounds, sides, samples, rounds, seed)
     changes.update(shape_changes)
     text = _with_header(edit_text(text, shape_changes), source, len(records))
     final = _valid(text, where, classes)
@@ -137,7 +148,8 @@ def fit_spec(dataset: str, records: list[ImageRecord], start: Path | None, out: 
                      (_mean(real.per_image), _mean(before.per_image), _mean(after.per_image)),
                      (_distance(real, before), _distance(real, after)),
                      (placed.images, placed.failures), changes,
-                     {library.defects[loc[1]].name: value for loc, value in contexts.items()})
+                     {library.defects[loc[1]].name: value for loc, value in contexts.items()},
+                     pick_fits)
 
 
 def _starting_text(dataset: str, classes: list[str], records: list[ImageRecord],
@@ -170,17 +182,20 @@ def _valid(text: str, path: Path, classes: list[str]) -> DefectLibrary:
     return library
 
 
-def _fit_shapes(library: DefectLibrary, records: list[ImageRecord], samples: int,
-                rounds: int, seed: int) -> tuple[list[ClassFit], dict[Loc, Value], Placed]:
+def _sides(real: SetStats, library: DefectLibrary) -> dict[str, bool]:
+    """The side each class's real labels lie on, where one holds nearly all of them."""
+    return {name: s.foreground_share >= ON_SURFACE for name, s in real.classes.items()
+            if s.foreground_share is not None and library.foreground != "all"
+            and max(s.foreground_share, 1 - s.foreground_share) >= ON_SURFACE}
+
+
+def _fit_shapes(library: DefectLibrary, real: SetStats, grounds: list[np.ndarray],
+                sides: dict[str, bool], samples: int, rounds: int,
+                seed: int) -> tuple[list[ClassFit], dict[Loc, Value], Placed]:
     """Per defect with real instances: its fit, and the shape edits of the text."""
-    real = measure_set(records, library.foreground)
-    grounds = [foreground_mask(_background(r), library.foreground) for r in records]
     targets = {i: (float(np.median(s.area)), float(np.median(s.elongation)))
                for i, spec in enumerate(library.defects)  # a learned region is no defect shape: not fitted
                if (s := real.classes.get(spec.class_name)) is not None and s.area and spec.kind != LEARNED}
-    sides = {name: s.foreground_share >= ON_SURFACE for name, s in real.classes.items()
-             if s.foreground_share is not None and library.foreground != "all"
-             and max(s.foreground_share, 1 - s.foreground_share) >= ON_SURFACE}
     fits, placed = fit_shapes(library, grounds, targets, samples, rounds, seed, sides)
     rows, changes = [], {}
     for index, fit in fits.items():

@@ -1,5 +1,6 @@
 """Masks a spec places on real clean references, measured as the label parity report measures
-labels (pixel area, minAreaRect elongation, share on the foreground), per defect.
+labels (pixel area, minAreaRect elongation, share on the foreground, width of the surface next to
+it), per defect.
 
 Whole images are placed, with each defect's `count`, `min_per_image`, `max_per_image` and
 spacing, as the procedural and diffusion arms place them: crowding shortens what needs room
@@ -17,7 +18,7 @@ import numpy as np
 
 from conditioning.placement import PlacementError, place_defects
 from conditioning.spec import DefectLibrary
-from pipeline.labels.measure import elongation
+from pipeline.labels.measure import elongation, surface_width
 from pipeline.labels.window import mask_window
 
 SAMPLES = 48
@@ -28,10 +29,12 @@ MAX_IMAGES = 4
 
 @dataclass
 class Simulated:
-    """One defect's placed masks: area and elongation of each, and its surface pixel counts."""
+    """One defect's placed masks: area, elongation and surface width of each, and its surface
+    pixel counts."""
 
     area: list[float] = field(default_factory=list)
     elongation: list[float] = field(default_factory=list)
+    surface_width: list[float] = field(default_factory=list)
     pixels: int = 0
     foreground: int = 0
 
@@ -88,5 +91,7 @@ def _add(result: Simulated, mask: np.ndarray, ground: np.ndarray) -> None:
     pixels = int(np.count_nonzero(crop))
     result.area.append(float(pixels))
     result.elongation.append(elongation(crop))
+    on_ground = int(np.count_nonzero(crop & ground[window]))
+    result.surface_width.append(surface_width(crop, window, ground, 2 * on_ground >= pixels))
     result.pixels += pixels
-    result.foreground += int(np.count_nonzero(crop & ground[window]))
+    result.foreground += on_ground

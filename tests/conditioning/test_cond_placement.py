@@ -179,3 +179,9 @@ def test_pick_trace_cuts_a_trace_in_proportion_to_its_length_not_its_area():
 def test_pick_pixel_by_default_cuts_a_trace_in_proportion_to_its_area():
     assert library(classes=["open"], defect={"class": "open", "kind": "open"}).defects[0].placement.pick == "pixel"
     assert 0.68 <= _share_on_wide_trace("pixel") <= 0.86  # 20 / (20 + 6) = 0.77
+
+
+def test_pick_trace_on_an_image_that_is_all_one_surface_still_places():
+    defect = {"count": 1, "placement": {"surface": "any", "pick": "trace"}}
+    (one,) = place(library(defect=defect), np.ones((64, 64), bool))
+    assert one.mask.any()
