@@ -117,7 +117,7 @@ def fit(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated placements.")] = 0,
 ) -> None:
-    """Fit a spec's numbers to the real masks (train split only): each defect's `count`, `min_per_image` / `max_per_image` (quantiles of instances per image), surfaces, the context around each defect (`placement.context`: foreground share near its real masks), and shape params (placed on the real clean references, measured as the label parity report does, rescaled toward the real median mask area and elongation). Updates only the numbers (comments kept); prints real against fitted medians and whether they are within the parity tolerances (exit 0 either way)."""
+    """Fit a spec's numbers to the real masks (train split only): each defect's `count`, `min_per_image` / `max_per_image` (quantiles of instances per image), surfaces, the context around each defect (`placement.context`: foreground share near its real masks), how anchors are drawn (`placement.pick`: by pixel or by trace, whichever puts the placed masks on surfaces as wide as the real ones), and shape params (placed on the real clean references, measured as the label parity report does, rescaled toward the real median mask area and elongation). Updates only the numbers (comments kept); prints real against fitted medians and whether they are within the parity tolerances (exit 0 either way)."""
     from pipeline.data.registry import spec_path
     from pipeline.labels.fit_spec import fit_spec
     from pipeline.labels.surface import real_records
