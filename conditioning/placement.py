@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 
 import cv2
 import numpy as np
@@ -61,11 +61,12 @@ def place_defects(
     foreground = foreground.astype(bool)
     occupied = np.zeros(foreground.shape, bool) if occupied is None else occupied.astype(bool)
     plan = plan_instances(library, rng)
+    widths = cache(partial(_surface_widths, foreground))  # read by `pick: trace`, once an image
     placed: list[PlacedDefect] = []
     for number, spec in enumerate(plan, start=1):
         where = f"defect `{spec.name}` (kind {spec.kind}, instance {number} of {len(plan)}) on image `{image_id}`"
         sizes = (real_sizes or {}).get(spec.class_name) or []
-        one = _place_one(library, spec, foreground, occupied, rng, where, sizes)
+        one = _place_one(library, spec, foreground, occupied, rng, where, sizes, widths)
         occupied |= one.mask
         placed.append(one)
     return placed
@@ -145,7 +146,7 @@ def _mask_file(path: str, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 127
 
 
-def _place_one(library, spec, foreground, occupied, rng, where, real_sizes) -> PlacedDefect:
+def _place_one(library, spec, foreground, occupied, rng, where, real_sizes, widths) -> PlacedDefect:
     kind = KINDS[spec.kind]
     allowed = allowed_area(library, spec, foreground.shape)
     spacing = (
@@ -157,15 +158,15 @@ def _place_one(library, spec, foreground, occupied, rng, where, real_sizes) -> P
     ys, xs = np.nonzero(candidates)
     if len(ys) == 0:
         raise PlacementError(_no_candidates(where, steps))
-    odds = _pick_odds(spec.placement.pick, foreground, ys, xs)
+    odds = None if spec.placement.pick == "pixel" else _trace_odds(widths(), ys, xs)
     empty = crowded = off_context = 0
     context = spec.placement.context
     band = _share_band(context, rng)
     levels = list(spec.severity)
-    level_weights = np.array([spec.severity[name].weight for name in levels], float)
+    weights = np.array([spec.severity[name].weight for name in levels], float)
     for attempt in range(MAX_TRIES):
         pick = int(rng.integers(len(ys)) if odds is None else rng.choice(len(ys), p=odds))
-        level = levels[int(rng.choice(len(levels), p=level_weights / level_weights.sum()))]
+        level = levels[int(rng.choice(len(levels), p=weights / weights.sum()))]
         params = sample_params(spec, kind, spec.severity[level].size, rng, real_sizes)
         mask = kind.build(Canvas((int(ys[pick]), int(xs[pick])), foreground), params, rng) & allowed
         if mask.sum() < MIN_PIXELS:
@@ -263,17 +264,19 @@ def _candidates(spec, kind, foreground, allowed, distance, spacing, limits):
     return current, steps
 
 
-def _pick_odds(pick: str, foreground: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray | None:
-    """Each candidate's odds of being the anchor: None for `pick: pixel` (all alike); for `pick:
-    trace`, 1 / the width of the surface (copper or gap) it lies on, normalised."""
-    if pick == "pixel":
-        return None
-    width = np.where(foreground, _surface_width(foreground), _surface_width(~foreground))
-    weights = 1 / np.maximum(width[ys, xs], 1)
+def _trace_odds(widths: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """`pick: trace`: each candidate's odds of being the anchor, 1 / the width of the surface
+    (copper or gap) it lies on, normalised."""
+    weights = 1 / np.maximum(widths[ys, xs], 1)
     return weights / weights.sum()
 
 
-def _surface_width(side: np.ndarray) -> np.ndarray:
+def _surface_widths(foreground: np.ndarray) -> np.ndarray:
+    """Per pixel, the width of the surface it lies on (`_side_width` of its side)."""
+    return np.where(foreground, _side_width(foreground), _side_width(~foreground))
+
+
+def _side_width(side: np.ndarray) -> np.ndarray:
     """Per pixel of `side`, twice the largest distance to the other side within WIDTH_DISC px
     (capped at twice the image's long side: an image that is all one side has no width)."""
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (WIDTH_DISC, WIDTH_DISC))
