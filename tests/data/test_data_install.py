@@ -24,8 +24,10 @@ def _build_wheel(tmp_path: Path) -> Path:
         shutil.copytree(PROJECT_ROOT / name, source / name, ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(PROJECT_ROOT / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path / "dist"), str(source)], check=True, capture_output=True)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                            "-q", "-w", str(tmp_path / "dist"), str(source)],
+                           check=True, capture_output=True, text=True)
+    assert "BuildBackendWarning" not in built.stdout + built.stderr, built.stderr  # pyproject up to date
     return next((tmp_path / "dist").glob("defectforge-*.whl"))
 
 
