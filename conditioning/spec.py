@@ -139,6 +139,9 @@ class ShapeParams(_Model):
     roughness: Range | None = Field(
         None, description="0..1: jaggedness of an outline, crack path or open's cut edges"
     )
+    speckle: Range | None = Field(
+        None, description="0..1: share of a mousebite's pixels left as copper, in specks"
+    )
     taper: Range | None = Field(
         None, description="0..1: how much a spur narrows from its base to its tip (1 = a point)"
     )
@@ -167,7 +170,7 @@ class ShapeParams(_Model):
             raise ValueError(f"expected at most 64 (got max {value.max})")
         return value
 
-    @field_validator("curvature", "roughness", "slant", "taper")
+    @field_validator("curvature", "roughness", "slant", "speckle", "taper")
     @classmethod
     def _unit(cls, value: Range | None) -> Range | None:
         if value is not None and not (0 <= value.min and value.max <= 1):

@@ -85,6 +85,20 @@ def blob(
     return polygon(shape, np.stack([xr, yr], axis=1))
 
 
+def specks(mask: np.ndarray, share: float, rng: np.random.Generator, blur: float = 1.0) -> np.ndarray:
+    """About `share` of `mask`'s pixels, in specks a few px across: where a random field,
+    smoothed over `blur` px, is lowest inside the mask."""
+    ys, xs = np.nonzero(mask)
+    if not len(ys) or share <= 0:
+        return np.zeros(mask.shape, bool)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    field = cv2.GaussianBlur(rng.random((y1 - y0, x1 - x0)), (0, 0), blur)
+    inside = mask[y0:y1, x0:x1]
+    out = np.zeros(mask.shape, bool)
+    out[y0:y1, x0:x1] = inside & (field <= np.quantile(field[inside], share))
+    return out
+
+
 def polygon(shape: tuple[int, int], points_xy: np.ndarray) -> np.ndarray:
     """A filled polygon through (x, y) points."""
     canvas = np.zeros(shape, np.uint8)

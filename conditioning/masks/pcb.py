@@ -18,6 +18,7 @@ from conditioning.masks.draw import (
     polygon,
     polyline,
     run_length,
+    specks,
     turn,
 )
 from conditioning.masks.registry import Canvas, register
@@ -134,9 +135,10 @@ def short(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> n
 
 @register(
     "mousebite",
-    params={"radius": (1.5, 3.5), "bites": (1, 3), "roughness": (0, 0)},
+    params={"radius": (1.5, 3.5), "bites": (1, 3), "roughness": (0, 0), "speckle": (0, 0)},
     surface="edge",
-    description="round bites taken out of a trace edge; `roughness` frays their outline",
+    description="round bites taken out of a trace edge; `roughness` frays their outline, "
+    "`speckle` leaves that share of their pixels as copper, in specks",
 )
 def mousebite(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
     inward = into_foreground(canvas.foreground, canvas.anchor)
@@ -151,7 +153,8 @@ def mousebite(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) 
                          roughness=p["roughness"])
         else:
             mask |= disc(canvas.shape, (center[0], center[1]), p["radius"])
-    return mask & canvas.foreground
+    mask &= canvas.foreground
+    return mask & ~specks(mask, p["speckle"], rng) if p["speckle"] > 0 else mask
 
 
 @register(

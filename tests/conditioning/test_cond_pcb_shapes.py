@@ -1,5 +1,5 @@
 """The PCB kinds' shape params beyond size: capsule pin-holes, slanted and frayed opens, bowed
-shorts, tapered spurs, frayed mousebites; each off by default (the older masks, pixel for pixel)."""
+shorts, tapered spurs, frayed and specked mousebites; each off by default (the older masks, pixel for pixel)."""
 
 from __future__ import annotations
 
@@ -83,9 +83,23 @@ def test_mousebite_roughness_frays_the_bites():
     assert all(not np.array_equal(bite, round_) for bite in frayed)
 
 
+def test_mousebite_speckle_leaves_about_that_share_of_the_bite_as_copper_in_specks():
+    fg = np.zeros((64, 64), bool)
+    fg[:, :32] = True
+    whole = build("mousebite", fg, (32, 31), 0, radius=10.0, bites=1)
+    for share in (0.2, 0.4):
+        specked = [build("mousebite", fg, (32, 31), s, radius=10.0, bites=1, speckle=share)
+                   for s in range(6)]
+        assert all(not (bite & ~whole).any() for bite in specked)
+        kept = [bite.sum() / whole.sum() for bite in specked]
+        assert all(abs(k - (1 - share)) < 0.03 for k in kept)
+        holes = [components(whole & ~bite) for bite in specked]
+        assert min(holes) >= 3  # specks, not one slice taken off
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("slant", [0, 1.5], "0..1"), ("taper", [-0.1, 0.5], "0..1"), ("lobes", [1, 99], "at most 64")],
+    [("slant", [0, 1.5], "0..1"), ("speckle", [0.2, 1.2], "0..1"), ("taper", [-0.1, 0.5], "0..1"), ("lobes", [1, 99], "at most 64")],
 )
 def test_shape_params_out_of_range_are_refused(field, value, message):
     with pytest.raises(ValueError, match=message):
