@@ -87,7 +87,7 @@ def blob(
 
 def specks(mask: np.ndarray, share: float, rng: np.random.Generator, blur: float = 1.0) -> np.ndarray:
     """About `share` of `mask`'s pixels, in specks a few px across: where a random field,
-    smoothed over `blur` px, is lowest inside the mask."""
+    smoothed over `blur` px, is lowest inside the mask (none, and no draw from `rng`, at 0)."""
     ys, xs = np.nonzero(mask)
     if not len(ys) or share <= 0:
         return np.zeros(mask.shape, bool)

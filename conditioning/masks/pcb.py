@@ -154,7 +154,7 @@ def mousebite(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) 
         else:
             mask |= disc(canvas.shape, (center[0], center[1]), p["radius"])
     mask &= canvas.foreground
-    return mask & ~specks(mask, p["speckle"], rng) if p["speckle"] > 0 else mask
+    return mask & ~specks(mask, p["speckle"], rng)
 
 
 @register(
