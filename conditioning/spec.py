@@ -131,7 +131,8 @@ class ShapeParams(_Model):
     radius: Range | None = Field(None, description="px: pit, dent, blob, particle, bite radius")
     gap: Range | None = Field(None, description="px: length of copper removed along a trace (open)")
     curvature: Range | None = Field(
-        None, description="0..1: how much a scratch or short bends, a pin-hole's lobes turn"
+        None, description="0..1: how much a scratch or short bends, a pin-hole's or spurious copper's "
+        "lobes turn"
     )
     slant: Range | None = Field(
         None, description="0..1: how far an open's cut turns from square across (1 = 60 degrees)"
@@ -140,7 +141,7 @@ class ShapeParams(_Model):
         None, description="0..1: jaggedness of an outline, crack path or open's cut edges"
     )
     speckle: Range | None = Field(
-        None, description="0..1: share of a mousebite's pixels left as copper, in specks"
+        None, description="0..1: share of a mousebite's or open's pixels left as copper, in specks"
     )
     taper: Range | None = Field(
         None, description="0..1: how much a spur narrows from its base to its tip (1 = a point)"
@@ -151,7 +152,8 @@ class ShapeParams(_Model):
     branches: IntRange | None = Field(None, description="count: side branches of a crack")
     bites: IntRange | None = Field(None, description="count: bites of a mousebite")
     lobes: IntRange | None = Field(
-        None, description="count: round lobes merged into one pin-hole (2: capsule or peanut)"
+        None, description="count: round lobes merged into one pin-hole or spurious copper stroke (2: "
+        "capsule or peanut)"
     )
 
     @field_validator("length", "width", "radius", "gap")

@@ -47,10 +47,11 @@ def inside_copper(foreground: np.ndarray, limits: Mapping[str, float]) -> np.nda
 
 @register(
     "open",
-    params={"gap": (2, 6), "slant": (0, 0), "roughness": (0, 0)},
+    params={"gap": (2, 6), "slant": (0, 0), "roughness": (0, 0), "speckle": (0, 0)},
     surface="foreground",
     description="a trace break: copper removed across the trace at the anchor; `slant` turns "
-    "the cut off square (1 = up to 60 degrees), `roughness` frays its edges",
+    "the cut off square (1 = up to 60 degrees), `roughness` frays its edges, `speckle` leaves "
+    "that share of the cut's pixels as copper, in specks",
     anchors=thin_copper,
 )
 def open_(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
@@ -68,8 +69,9 @@ def open_(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> n
         cap = TRACE_MAX_WIDTH / math.cos(angle)
     reach_a = min(run_length(fg, anchor, across, _REACH), cap) + 2
     reach_b = min(run_length(fg, anchor, -across, _REACH), cap) + 2
-    return _band(canvas.shape, np.array(anchor, float), across, along, (reach_a, reach_b),
-                 p["gap"] / 2, p["roughness"], rng) & _component(fg, anchor)
+    cut = _band(canvas.shape, np.array(anchor, float), across, along, (reach_a, reach_b),
+                p["gap"] / 2, p["roughness"], rng) & _component(fg, anchor)
+    return cut & ~specks(cut, p["speckle"], rng)
 
 
 def _band(shape, center, across, along, reach, half_gap, roughness, rng) -> np.ndarray:
@@ -182,28 +184,40 @@ def spur(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np
     return thorn & ~canvas.foreground
 
 
-@register(
-    "spurious_copper",
-    params={"radius": (2, 6), "roughness": (0.1, 0.4), "aspect": (1, 1)},
-    surface="background",
-    description="an isolated copper blob on the substrate; `aspect`: long / short axis",
-)
-def spurious_copper(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
-    spot = blob(canvas.shape, canvas.anchor, p["radius"], rng, aspect=p["aspect"],
-                roughness=p["roughness"])
-    return spot & ~canvas.foreground
-
-
-def pin_hole_inert(ranges: Mapping[str, tuple[float, float]]) -> dict[str, str]:
-    """`aspect` shapes only single holes, `curvature` only chains of lobes."""
+def chain_inert(ranges: Mapping[str, tuple[float, float]]) -> dict[str, str]:
+    """`aspect` and `roughness` shape only a single blob or hole, `curvature` only chains of
+    lobes (of the params the kind reads)."""
     inert = {}
     if ranges["lobes"][0] >= 2:
-        inert["aspect"] = ("no effect: with `lobes` at least 2 the hole is a chain of round lobes, "
-                           "which `aspect` does not shape; drop `aspect`, or let `lobes` start at 1")
+        for name in ("aspect", "roughness"):
+            if name in ranges:
+                inert[name] = (f"no effect: with `lobes` at least 2 the shape is a chain of round "
+                               f"lobes, which `{name}` does not shape; drop `{name}`, or let "
+                               "`lobes` start at 1")
     if ranges["lobes"][1] < 2:
         inert["curvature"] = ("no effect: it turns a chain of lobes and `lobes` stays 1; drop "
                               "`curvature`, or let `lobes` reach 2")
     return inert
+
+
+@register(
+    "spurious_copper",
+    params={"radius": (2, 6), "roughness": (0.1, 0.4), "aspect": (1, 1), "lobes": (1, 1),
+            "curvature": (0, 0)},
+    surface="background",
+    description="an isolated copper blob on the substrate; `aspect`: long / short axis; "
+    "`lobes` > 1: that many round lobes merged into one stroke of the same area, the chain "
+    "turning by `curvature`",
+    inert=chain_inert,
+)
+def spurious_copper(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
+    if p["lobes"] >= 2:
+        spot = chain(canvas.shape, canvas.anchor, p["radius"], int(p["lobes"]), rng,
+                     bend=p["curvature"])
+    else:
+        spot = blob(canvas.shape, canvas.anchor, p["radius"], rng, aspect=p["aspect"],
+                    roughness=p["roughness"])
+    return spot & ~canvas.foreground
 
 
 @register(
@@ -215,7 +229,7 @@ def pin_hole_inert(ranges: Mapping[str, tuple[float, float]]) -> dict[str, str]:
     "that many round lobes merged into one hole of the same area (capsules, peanuts), the chain "
     "turning by `curvature`",
     anchors=inside_copper,
-    inert=pin_hole_inert,
+    inert=chain_inert,
 )
 def pin_hole(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
     if p["lobes"] >= 2:

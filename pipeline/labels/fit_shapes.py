@@ -7,7 +7,7 @@ an `open` spans the trace it cuts, a `short` the gap it bridges), so each round 
 pixel params (length, width, radius, gap) by sqrt(real / simulated median area) — exact where
 area grows with the square of the params, a geometric approach where it grows linearly — and
 the kind's elongation knob by real / simulated median elongation: the number of `lobes` of a
-chained pin-hole, else `aspect`, else the number of `bites`, else length up and width down by its
+chained pin-hole or copper stroke, else `aspect`, else the number of `bites`, else length up and width down by its
 square root at the same area. Every round places with the same seed (common random numbers), so
 rounds differ by the params only; a step that overshoots (line widths and disc radii are whole
 pixels) halves the next one.
@@ -140,7 +140,7 @@ def rescale(spec: DefectSpec, area_ratio: float, elongation_ratio: float | None)
 
 def elongation_knob(spec: DefectSpec) -> str | None:
     """The param(s) that elongate this defect's masks: `aspect`, `bites`, `lobes` (a pin-hole
-    drawn as a chain of at least 2 lobes, which `aspect` does not shape), `length/width` or None."""
+    or spurious copper drawn as a chain of at least 2 lobes, which `aspect` does not shape), `length/width` or None."""
     kind = KINDS[spec.kind]
     if "lobes" in kind.params and current(spec, kind, "lobes").min >= 2:
         return "lobes"
@@ -163,7 +163,7 @@ def current(spec: DefectSpec, kind: MaskKind, name: str) -> Range:
 
 
 def _scaled(value: Range, name: str, factor: float) -> Range:
-    if name in COUNTS:  # a chained pin-hole stays a chain (at least 2 lobes)
+    if name in COUNTS:  # a chain of lobes stays a chain (at least 2)
         low = max(COUNTS[name], round(value.min * factor))
         return IntRange(min=low, max=max(low, min(64, round(value.max * factor))), dist=value.dist)
     floor, ceiling = (1.0, 100.0) if name == "aspect" else (0.5, float(MAX_PX))

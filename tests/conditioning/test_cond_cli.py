@@ -71,6 +71,30 @@ defects:
     assert f"note: {path}:13:24: defects[1].shape.curvature: kind `pin_hole`: `curvature` has no effect" in notes[1]
 
 
+def test_check_notes_a_copper_strokes_roughness(write_spec):
+    """Spurious copper drawn as a chain of lobes ignores `roughness` and `aspect` (noted); as one
+    blob it ignores `curvature`."""
+    path = write_spec("""
+product: pcb
+classes: [copper]
+defects:
+  - name: stroke
+    class: copper
+    kind: spurious_copper
+    shape: {lobes: [3, 5], roughness: [0.1, 0.4], curvature: [0.5, 1]}
+  - name: blob
+    class: copper
+    kind: spurious_copper
+    shape: {roughness: [0.1, 0.4], curvature: [0.5, 1]}
+""")
+    result = runner.invoke(app, ["spec", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note:")]
+    assert len(notes) == 2, result.output
+    assert "defects[0].shape.roughness: kind `spurious_copper`: `roughness` has no effect" in notes[0]
+    assert "defects[1].shape.curvature: kind `spurious_copper`: `curvature` has no effect" in notes[1]
+
+
 def test_schema_prints_the_committed_schema():
     result = runner.invoke(app, ["spec", "schema"])
     assert result.exit_code == 0

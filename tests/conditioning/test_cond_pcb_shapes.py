@@ -1,5 +1,6 @@
-"""The PCB kinds' shape params beyond size: capsule pin-holes, slanted and frayed opens, bowed
-shorts, tapered spurs, frayed and specked mousebites; each off by default (the older masks, pixel for pixel)."""
+"""The PCB kinds' shape params beyond size: capsule pin-holes and copper strokes, slanted, frayed
+and specked opens, bowed shorts, tapered spurs, frayed and specked mousebites; each off by default
+(the older masks, pixel for pixel)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,37 @@ def test_pin_hole_lobes_merge_into_one_longer_hole_of_the_same_area():
     bent = [elongation(build("pin_hole", fg, (48, 48), s, radius=8.0, lobes=3, curvature=1.0))
             for s in range(12)]
     assert np.mean(bent) < np.mean(straight)
+
+
+def thickness(mask: np.ndarray) -> float:
+    """Twice the largest inscribed radius."""
+    return 2 * float(cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3).max())
+
+
+def test_spurious_copper_lobes_draw_one_thinner_stroke_of_about_the_same_area():
+    fg = np.zeros((96, 96), bool)
+    fg[:, :8] = True
+    blobs = [build("spurious_copper", fg, (48, 48), s, radius=8.0) for s in range(12)]
+    strokes = [build("spurious_copper", fg, (48, 48), s, radius=8.0, lobes=5, curvature=0.6)
+               for s in range(12)]
+    assert all(components(stroke) == 1 and not (stroke & fg).any() for stroke in strokes)
+    assert 0.7 < np.mean([m.sum() for m in strokes]) / np.mean([m.sum() for m in blobs]) < 1.3
+    assert np.median([thickness(m) for m in strokes]) < 0.7 * np.median([thickness(m) for m in blobs])
+    assert np.median([elongation(m) for m in strokes]) > np.median([elongation(m) for m in blobs])
+
+
+def test_open_speckle_leaves_copper_specks_in_the_cut_and_still_breaks_the_trace():
+    fg = np.zeros((96, 96), bool)
+    fg[:, 40:60] = True  # one trace, 20 px wide
+    anchor = (48, 50)
+    whole = build("open", fg, anchor, 0, gap=10.0)
+    specked = [build("open", fg, anchor, 0, gap=10.0, speckle=0.15) for _ in range(2)]
+    assert np.array_equal(specked[0], specked[1])  # the seed decides the specks
+    cut = specked[0]
+    assert not (cut & ~whole).any()
+    assert abs(cut.sum() / whole.sum() - 0.85) < 0.03
+    assert components(whole & ~cut) >= 3
+    assert components(fg & ~cut) > components(fg)
 
 
 def test_open_slant_turns_the_cut_and_still_breaks_the_trace(traces):

@@ -74,7 +74,7 @@ def test_unknown_kind_param_and_region_all_reported_at_once(write_spec):
     path = write_spec(text.replace("gap: [2, 5]", "gap: [2, 5], radius: 3"))
     found = problems(path)
     assert [line for line, _ in found] == [8, 9, 12]
-    assert "kind `open` does not read `radius` (it reads: gap, slant, roughness)" in found[0][1]
+    assert "kind `open` does not read `radius` (it reads: gap, slant, roughness, speckle)" in found[0][1]
     assert "unknown region `boad`: define it under `regions`" in found[1][1]
     assert "unknown kind `shrt`" in found[2][1] and "did you mean `short`?" in found[2][1]
 
