@@ -104,8 +104,8 @@ def augment(inputs: ArmInputs) -> SyntheticSet:
     for i in range(inputs.count):
         record = inputs.train[i % len(inputs.train)]
         image, masks = augment_record(transform, record)
-        instances = [InstanceRecord(name, ids[name], box, mask=mask) for name, mask, box in masks
-                     if int(mask.sum()) >= MIN_INSTANCE_PIXELS]
+        instances = [InstanceRecord(source.class_name, ids[source.class_name], box, mask=mask)
+                     for source, mask, box in masks if int(mask.sum()) >= MIN_INSTANCE_PIXELS]
         samples.append((image, instances, inputs.provenance("augment", i)))
         sources.append(record.image_path)
     return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=sources)
@@ -239,6 +239,10 @@ def _spec(inputs: ArmInputs) -> Path:
 
 SPEC_ARMS = frozenset({"procedural", "diffusion"})
 """Arms whose synthetic set depends on the defect spec (a changed spec makes their sets stale)."""
+
+
+DRAWN_ARMS = frozenset({"copypaste", "procedural", "diffusion"})
+"""Arms that draw new defects (augment re-draws the real images; real adds nothing)."""
 
 
 ARMS: dict[str, ArmFn] = {

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
-from pipeline.data.records import ImageRecord
+from eval.synthetic import MIN_INSTANCE_PIXELS, SyntheticSet, write_synthetic
+from pipeline.data.coco_reader import read_coco
+from pipeline.data.records import ImageRecord, InstanceRecord
 
 
 def build_transform(seed: int):
@@ -37,10 +43,10 @@ def build_transform(seed: int):
 
 def augment_record(
     transform, record: ImageRecord
-) -> tuple[np.ndarray, list[tuple[str, np.ndarray, tuple[float, ...]]]]:
-    """One augmented copy: the image and its surviving (class name, bool mask, COCO box)
-    instances. The box is the real annotator's box carried through the transform, so augmented
-    labels keep the dataset's annotation style."""
+) -> tuple[np.ndarray, list[tuple[InstanceRecord, np.ndarray, tuple[float, ...]]]]:
+    """One augmented copy: the image and its surviving (source instance, bool mask, COCO box)
+    instances. The box is the source box carried through the transform, so augmented labels keep
+    the dataset's annotation style."""
     image = record.load_image()
     masks = [inst.mask.astype(np.uint8) for inst in record.instances]
     boxes = [clip_box(inst.bbox_xywh, record.width, record.height) for inst in record.instances]
@@ -53,9 +59,28 @@ def augment_record(
     result = []
     for index, box in zip(out["instance_ids"], out["bboxes"], strict=True):
         mask = np.asarray(out["masks"][int(index)]) > 0
-        result.append((record.instances[int(index)].class_name, mask & box_region(box, mask.shape),
+        result.append((record.instances[int(index)], mask & box_region(box, mask.shape),
                        tuple(float(v) for v in box)))
     return out["image"], result
+
+
+def transform_set(synthetic: SyntheticSet, out_dir: Path, categories: list[dict[str, Any]],
+                  seed: int) -> SyntheticSet:
+    """A drawn set (copypaste, procedural, diffusion) passed image by image through the augment
+    arm's transform (`build_transform(seed)`), written as a new COCO set under `out_dir`: the
+    same count, the same inputs for the leakage guard, each label's box and mask carried along
+    (a real label kept on a drawn image stays marked as kept). A transformed image no longer lines
+    up with its clean reference, so none is recorded."""
+    transform = build_transform(seed)
+    samples = []
+    for record in read_coco(synthetic.coco_path):
+        image, carried = augment_record(transform, record)
+        instances = [InstanceRecord(source.class_name, source.category_id, box, mask=mask,
+                                    extra=source.extra)
+                     for source, mask, box in carried if int(mask.sum()) >= MIN_INSTANCE_PIXELS]
+        samples.append((image, instances, {**record.provenance, "transformed": True}))
+    transformed = write_synthetic(out_dir, samples, categories, inputs=synthetic.inputs)
+    return replace(synthetic, coco_path=transformed.coco_path, count=transformed.count)
 
 
 def box_region(box, shape: tuple[int, int], margin: int = 2) -> np.ndarray:

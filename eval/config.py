@@ -144,6 +144,11 @@ class EvalConfig(BaseModel):
         "clean", description="where the copypaste, procedural and (generated here) diffusion arms "
         "draw: clean: the k images' clean references; defective: the k real defect images, new "
         "defects clear of the real ones, whose labels are kept (as `defectforge generate --onto`)")
+    transform_synthetic: bool = Field(
+        False, description="pass every drawn set (copypaste, procedural, diffusion) image by image "
+        "through the augment arm's albumentations transform, seeded by the training seed "
+        "(eval/augment.py: transform_set), so a drawn arm gets augment's variety on top of its "
+        "new defects")
     budget_seed: int = Field(0, description="seed of the k-image draw (same images for all arms)")
     budget_path: Path | None = Field(None, description="use this budget JSON instead of drawing")
     generated: Path | None = Field(None, description="generated COCO set for the diffusion arm; a {seed} in the path is replaced by each training seed (one set per seed)")

@@ -20,7 +20,7 @@ from pipeline.paths import runs_root
 SETTINGS = "settings.json"
 """The evaluation folder's settings (`recorded_text`); another run's settings are refused there."""
 
-ADDED_LATER = {"onto": "clean"}
+ADDED_LATER = {"onto": "clean", "transform_synthetic": False}
 """Settings added after evaluation folders were written, keyed only away from these values: a
 folder of the earlier settings keeps its key and its finished runs."""
 

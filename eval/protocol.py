@@ -18,7 +18,7 @@ from rich.console import Console
 
 from conditioning.errors import DefectforgeError
 from conditioning.spec import DefectLibrary, load_library
-from eval.arms import ARMS, SPEC_ARMS, ArmInputs
+from eval.arms import ARMS, DRAWN_ARMS, SPEC_ARMS, ArmInputs
 from eval.bootstrap import CategoryMatches, bootstrap, coco_matches
 from eval.config import EvalConfig
 from eval.console import warn
@@ -269,6 +269,7 @@ def parent_params(ctx: Context, plan: list[PlannedRun]) -> dict:
         "test_limit": cfg.test_limit,
         "test_images": len(read_coco(ctx.test.coco_path)), "budget": ctx.budget_path.name,
         "spec_hash": ctx.spec_hash, "detector": cfg.detector.model_dump_json(),
+        "onto": cfg.onto, "transform_synthetic": cfg.transform_synthetic,
     }
 
 
@@ -370,6 +371,10 @@ def synthetic_set(ctx: Context, arm: str, seed: int, folder: Path) -> SyntheticS
             generated=cfg.generated, generator_model=cfg.generator_model,
             budget_path=ctx.budget_path, onto=cfg.onto,
         ))
+        if cfg.transform_synthetic and arm in DRAWN_ARMS:
+            from eval.augment import transform_set
+
+            synthetic = transform_set(synthetic, folder / "transformed", ctx.data.categories, seed)
         ctx.guard.check_inputs(synthetic.inputs, f"{arm} arm")
         ctx.guard.check_no_test([r.image_path for r in read_coco(synthetic.coco_path)],
                                 f"{arm} synthetic")

@@ -195,7 +195,8 @@ def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
         f"{SCHEDULE_WORDS[cfg.schedule]}"
         f", trained at {cfg.detector.imgsz} px"
         f"{f' on {cfg.tile} px tiles' if cfg.tile else ''}, tested at {cfg.detector.val_imgsz} px"
-        f"{f', {cfg.test_limit} of its images' if cfg.test_limit else ''}).",
+        f"{f', {cfg.test_limit} of its images' if cfg.test_limit else ''})"
+        f"{'; drawn sets passed through the augment transform' if cfg.transform_synthetic else ''}.",
         f"Primary figure: COCOeval mAP50-95 on {SCORED_ON[cfg.score_on]}. "
         "Each synthetic arm is compared "
         "with the strongest real-only run: full epochs (`real`) or a control trained for the "

@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
         test_limit: Annotated[int | None, typer.Option("--test-limit", help="first N test images (0: all)")] = None,
         score_on: Annotated[str | None, typer.Option("--score-on", help="test: the real test split; val: training images outside the budget (to choose settings)")] = None,
         onto: Annotated[str | None, typer.Option("--onto", help="where copypaste, procedural (and a diffusion set generated here) draw: clean (the clean references) or defective (the real defect images, their labels kept)")] = None,
+        transform_synthetic: Annotated[bool, typer.Option("--transform-synthetic", help="pass the copypaste, procedural and diffusion sets through the augment arm's transform (flips, rotations, affine, brightness, noise, blur), seeded per training seed")] = False,
         jobs: Annotated[int | None, typer.Option("--jobs", help="detectors trained at once, one process each (results do not depend on it)")] = None,
         out: Annotated[Path | None, typer.Option("--out", help="output folder (default runs/eval/...)")] = None,
         experiment: Annotated[str | None, typer.Option("--experiment", help="MLflow experiment")] = None,
@@ -69,6 +70,7 @@ def register(app: typer.Typer) -> None:
             model=model, schedule=schedule,
             imgsz=imgsz, val_imgsz=val_imgsz, batch=batch, scale=scale, flipud=flipud, device=device,
             tile=tile, test_limit=test_limit, score_on=score_on, onto=onto, out_dir=out, jobs=jobs,
+            transform_synthetic=transform_synthetic or None,
             experiment=experiment, strict=strict or None,
         )
         if str(config.detector.model).endswith(".pt"):

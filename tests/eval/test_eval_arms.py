@@ -49,6 +49,28 @@ def test_synthetic_arm_writes_valid_coco(toy_dataset, tmp_path, arm):
     assert np.array_equal(first, second), "same seed, same synthetic set"
 
 
+def test_a_drawn_set_passed_through_the_augment_transform_keeps_its_labels(toy_dataset, tmp_path):
+    """transform_set: same count and inputs, images changed, each mask inside its carried box,
+    a real label kept on a drawn image still marked kept; same seed, same set."""
+    from eval.augment import box_region, transform_set
+
+    inputs = arm_inputs(toy_dataset, tmp_path, onto="defective")
+    drawn = ARMS["copypaste"](inputs)
+    transformed = transform_set(drawn, tmp_path / "transformed", CATEGORIES, seed=3)
+    records = check_set(transformed, inputs)
+    assert transformed.inputs == drawn.inputs and transformed.coco_path != drawn.coco_path
+    before = read_coco(drawn.coco_path)
+    assert sum(not np.array_equal(a.load_image(), b.load_image()) for a, b in zip(before, records, strict=True)) >= 6
+    for record in records:
+        assert record.clean_path is None and record.provenance["transformed"]
+        for inst in record.instances:
+            assert not (inst.mask & ~box_region(inst.bbox_xywh, inst.mask.shape)).any()
+    kept = [sum(i.kept_real for r in rs for i in r.instances) for rs in (before, records)]
+    assert kept[0] > 0 and kept[1] > 0
+    again = transform_set(drawn, tmp_path / "again", CATEGORIES, seed=3)
+    assert np.array_equal(read_coco(again.coco_path)[0].load_image(), records[0].load_image())
+
+
 def test_copypaste_keeps_real_defect_pixels(toy_dataset, tmp_path):
     inputs = arm_inputs(toy_dataset, tmp_path)
     records = read_coco(ARMS["copypaste"](inputs).coco_path)

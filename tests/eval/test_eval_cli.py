@@ -56,6 +56,18 @@ def test_onto_is_checked_and_keeps_folders_of_earlier_settings(toy_dataset, tmp_
         output_dir(config.model_copy(update={"onto": "defective"}), "toy")
 
 
+def test_transform_synthetic_is_its_own_setting_and_keeps_earlier_folders(toy_dataset, tmp_path):
+    result = runner.invoke(app, ["evaluate", "--dataset", str(toy_dataset), "--transform-synthetic",
+                                 "--print-config"])
+    assert result.exit_code == 0 and "transform_synthetic: true" in result.output
+    config = resolve_config(str(toy_dataset), "dev", out_dir=tmp_path / "eval")
+    folder = output_dir(config, "toy")
+    claim_output(config, folder)
+    assert "transform_synthetic" not in json.loads((folder / "settings.json").read_text())
+    with pytest.raises(DefectforgeError, match="settings.json: this output folder"):
+        output_dir(config.model_copy(update={"transform_synthetic": True}), "toy")
+
+
 def test_a_run_refused_for_a_bad_input_leaves_no_claim_on_its_folder(toy_dataset, tmp_path):
     """A missing --budget is named and refused before the folder records its settings, so the
     corrected rerun into the same --out is not refused as "other settings"."""

@@ -268,6 +268,33 @@ def test_oversample_and_synthetic_first_schedules(toy_dataset, tmp_path, mlflow_
 
 
 @pytest.mark.slow
+def test_transform_synthetic_pretrains_on_the_transformed_drawn_set(toy_dataset, tmp_path,
+                                                                   mlflow_store):
+    """--transform-synthetic: the drawn arm pre-trains on its set passed through the augment
+    transform (same count), and the report says so."""
+    from mlflow import MlflowClient
+
+    from pipeline.data.coco_reader import read_coco
+
+    report = run_evaluation(resolve_config(
+        str(toy_dataset), "quick", real_budget=8, arms=["real", "copypaste"], seeds=[0], ratio=2.0,
+        test_limit=4, epochs=1, imgsz=64, val_imgsz=96, batch=8, workers=0, device="cpu",
+        experiment="toy-transformed", jobs=1, schedule="synthetic-first", transform_synthetic=True,
+        out_dir=tmp_path / "eval"))
+    synthetic = tmp_path / "eval" / "arms" / "copypaste" / "seed0" / "synthetic"
+    drawn = read_coco(synthetic / "annotations.json")
+    transformed = read_coco(synthetic / "transformed" / "annotations.json")
+    assert len(drawn) == len(transformed) == 16
+    assert all(r.provenance.get("transformed") for r in transformed)
+    pretrain = synthetic.parent / "pretrain" / "yolo" / "labels" / "train"
+    assert len(list(pretrain.iterdir())) == 16
+    summary = (tmp_path / "eval" / "report" / "summary.md").read_text()
+    assert "drawn sets passed through the augment transform" in summary
+    params = MlflowClient(mlflow_store).get_run(report.parent_run_id).data.params
+    assert (params["transform_synthetic"], params["onto"]) == ("True", "clean")
+
+
+@pytest.mark.slow
 def test_the_real_arm_trained_ahead_is_reused_by_the_evaluation(toy_dataset, tmp_path,
                                                                  mlflow_store):
     """`train_real_arm` trains only the real-only arm's seeds (no synthetic set, no MLflow run);
