@@ -99,13 +99,10 @@ def augment(inputs: ArmInputs) -> SyntheticSet:
     from eval.augment import augment_record, build_transform
 
     transform = build_transform(inputs.seed)
-    ids = {c["name"]: int(c["id"]) for c in inputs.categories}
     samples, sources = [], []
     for i in range(inputs.count):
         record = inputs.train[i % len(inputs.train)]
-        image, masks = augment_record(transform, record)
-        instances = [InstanceRecord(source.class_name, ids[source.class_name], box, mask=mask)
-                     for source, mask, box in masks if int(mask.sum()) >= MIN_INSTANCE_PIXELS]
+        image, instances = augment_record(transform, record)
         samples.append((image, instances, inputs.provenance("augment", i)))
         sources.append(record.image_path)
     return write_synthetic(inputs.out_dir, samples, inputs.categories, inputs=sources)

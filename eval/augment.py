@@ -41,12 +41,10 @@ def build_transform(seed: int):
     )
 
 
-def augment_record(
-    transform, record: ImageRecord
-) -> tuple[np.ndarray, list[tuple[InstanceRecord, np.ndarray, tuple[float, ...]]]]:
-    """One augmented copy: the image and its surviving (source instance, bool mask, COCO box)
-    instances. The box is the source box carried through the transform, so augmented labels keep
-    the dataset's annotation style."""
+def augment_record(transform, record: ImageRecord) -> tuple[np.ndarray, list[InstanceRecord]]:
+    """One augmented copy: the image and its surviving instances (class, id and extra fields of
+    the source label; masks under MIN_INSTANCE_PIXELS dropped). The box is the source box carried
+    through the transform, so augmented labels keep the dataset's annotation style."""
     image = record.load_image()
     masks = [inst.mask.astype(np.uint8) for inst in record.instances]
     boxes = [clip_box(inst.bbox_xywh, record.width, record.height) for inst in record.instances]
@@ -58,9 +56,11 @@ def augment_record(
     )
     result = []
     for index, box in zip(out["instance_ids"], out["bboxes"], strict=True):
-        mask = np.asarray(out["masks"][int(index)]) > 0
-        result.append((record.instances[int(index)], mask & box_region(box, mask.shape),
-                       tuple(float(v) for v in box)))
+        source = record.instances[int(index)]
+        mask = (np.asarray(out["masks"][int(index)]) > 0) & box_region(box, image.shape[:2])
+        if int(mask.sum()) >= MIN_INSTANCE_PIXELS:
+            result.append(InstanceRecord(source.class_name, source.category_id,
+                                         tuple(float(v) for v in box), mask=mask, extra=source.extra))
     return out["image"], result
 
 
@@ -74,10 +74,7 @@ def transform_set(synthetic: SyntheticSet, out_dir: Path, categories: list[dict[
     transform = build_transform(seed)
     samples = []
     for record in read_coco(synthetic.coco_path):
-        image, carried = augment_record(transform, record)
-        instances = [InstanceRecord(source.class_name, source.category_id, box, mask=mask,
-                                    extra=source.extra)
-                     for source, mask, box in carried if int(mask.sum()) >= MIN_INSTANCE_PIXELS]
+        image, instances = augment_record(transform, record)
         samples.append((image, instances, {**record.provenance, "transformed": True}))
     transformed = write_synthetic(out_dir, samples, categories, inputs=synthetic.inputs)
     return replace(synthetic, coco_path=transformed.coco_path, count=transformed.count)
