@@ -57,7 +57,8 @@ def augment_record(transform, record: ImageRecord) -> tuple[np.ndarray, list[Ins
     result = []
     for index, box in zip(out["instance_ids"], out["bboxes"], strict=True):
         source = record.instances[int(index)]
-        mask = (np.asarray(out["masks"][int(index)]) > 0) & box_region(box, image.shape[:2])
+        mask = np.asarray(out["masks"][int(index)]) > 0
+        mask &= box_region(box, mask.shape)
         if int(mask.sum()) >= MIN_INSTANCE_PIXELS:
             result.append(InstanceRecord(source.class_name, source.category_id,
                                          tuple(float(v) for v in box), mask=mask, extra=source.extra))
