@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from conditioning.edges import edge_map
+from conditioning.masks.real import RealExample
 from conditioning.placement import PlacementError, place_defects
 from conditioning.spec import DefectLibrary
 
@@ -51,10 +52,12 @@ def build_bundle(
     edge_weights: str | Path | None = None,
     occupied: np.ndarray | None = None,
     real_sizes: Mapping[str, Sequence[tuple[float, float]]] | None = None,
+    real_examples: Mapping[str, Sequence[RealExample]] | None = None,
 ) -> ConditioningBundle:
     """Place the library's defects on `background` (HxWx3 uint8 RGB) under `seed`, away from
     the `occupied` pixels (a real image's own defects) when given; `real_sizes` (per class, its
-    real defects' (w, h) boxes) size `learned` regions the spec does not size.
+    real defects' (w, h) boxes) size `learned` regions the spec does not size; `real_examples`
+    (per class, its real defects' shapes) shape `real` defects.
 
     Raises PlacementError when the spec cannot be satisfied on this image."""
     # 1. the part's foreground (given, or guessed by Otsu)
@@ -66,7 +69,7 @@ def build_bundle(
         raise ValueError(f"foreground {fg.shape} does not match background {background.shape[:2]}")
     # 2. counts, anchors, shapes: one Generator, so the seed fixes everything
     placed = place_defects(library, fg, np.random.default_rng(seed), image_id=image_id, occupied=occupied,
-                           real_sizes=real_sizes)
+                           real_sizes=real_sizes, real_examples=real_examples)
     instances = [DefectInstance(p.spec.class_name, p.spec.kind, p.mask, p.severity) for p in placed]
     # 3. control images
     return ConditioningBundle(
@@ -96,6 +99,7 @@ def bundle_on_backgrounds(
     image_id: str = "image",
     occupied: Callable[[Background], np.ndarray | None] | None = None,
     real_sizes: Mapping[str, Sequence[tuple[float, float]]] | None = None,  # as in build_bundle
+    real_examples: Mapping[str, Sequence[RealExample]] | None = None,  # as in build_bundle
 ) -> tuple[Background, np.ndarray, ConditioningBundle]:
     """(background, its image, bundle) on backgrounds[start]; where the spec cannot be placed
     there (a short needs two copper regions close enough, say), on others spread over the list
@@ -110,7 +114,7 @@ def bundle_on_backgrounds(
         try:
             taken = occupied(background) if occupied is not None else None
             bundle = build_bundle(library, image, seed + attempt * seed_step, image_id=image_id, occupied=taken,
-                                  real_sizes=real_sizes)
+                                  real_sizes=real_sizes, real_examples=real_examples)
         except PlacementError as error:
             last = error
             continue

@@ -13,6 +13,7 @@ from conditioning.context import context_share
 from conditioning.errors import DefectforgeError
 from conditioning.masks import KINDS, Canvas, MaskKind
 from conditioning.masks.learned import LEARNED, real_size
+from conditioning.masks.real import REAL, RealExample
 from conditioning.region_masks import region_mask_path
 from conditioning.spec import SIZE_PARAMS, Context, DefectLibrary, DefectSpec, Range, Region
 
@@ -53,23 +54,41 @@ def place_defects(
     image_id: str = "image",
     occupied: np.ndarray | None = None,
     real_sizes: Mapping[str, Sequence[tuple[float, float]]] | None = None,
+    real_examples: Mapping[str, Sequence[RealExample]] | None = None,
 ) -> list[PlacedDefect]:
     """Draw counts, then place each instance in turn (bounded retries; raises PlacementError).
     `occupied`: pixels already taken (a real image's own defects), kept `min_distance` away;
     `real_sizes`: per class, the (w, h) boxes of its real defects, which size `learned` regions
-    whose spec leaves `length` and `width` unset."""
+    whose spec leaves `length` and `width` unset; `real_examples`: per class, its real defects'
+    shapes, which `real` defects take."""
     foreground = foreground.astype(bool)
     occupied = np.zeros(foreground.shape, bool) if occupied is None else occupied.astype(bool)
+    check_real_examples(library, real_examples)
     plan = plan_instances(library, rng)
     widths = cache(partial(_surface_widths, foreground))  # read by `pick: trace`, once an image
     placed: list[PlacedDefect] = []
     for number, spec in enumerate(plan, start=1):
         where = f"defect `{spec.name}` (kind {spec.kind}, instance {number} of {len(plan)}) on image `{image_id}`"
         sizes = (real_sizes or {}).get(spec.class_name) or []
-        one = _place_one(library, spec, foreground, occupied, rng, where, sizes, widths)
+        examples = tuple((real_examples or {}).get(spec.class_name) or ())
+        one = _place_one(library, spec, foreground, occupied, rng, where, sizes, examples, widths)
         occupied |= one.mask
         placed.append(one)
     return placed
+
+
+def check_real_examples(library: DefectLibrary,
+                        real_examples: Mapping[str, Sequence[RealExample]] | None) -> None:
+    """A DefectforgeError (not a PlacementError: no other image fixes it) when a `real` defect's
+    class has no real examples to take its shape from."""
+    missing = sorted({d.name for d in library.defects
+                      if d.kind == REAL and not (real_examples or {}).get(d.class_name)})
+    if missing:
+        raise DefectforgeError(
+            f"the spec in {library.base_dir}: defects {missing} are `kind: real` (shaped like the class's real "
+            "defects), but no real defect of their class with a clean reference was given; draw "
+            "them on a dataset with clean references and a budget (`--dataset NAME --budget FILE`), "
+            "or give them another kind")
 
 
 def plan_instances(library: DefectLibrary, rng: np.random.Generator) -> list[DefectSpec]:
@@ -146,7 +165,7 @@ def _mask_file(path: str, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 127
 
 
-def _place_one(library, spec, foreground, occupied, rng, where, real_sizes, widths) -> PlacedDefect:
+def _place_one(library, spec, foreground, occupied, rng, where, real_sizes, examples, widths) -> PlacedDefect:
     kind = KINDS[spec.kind]
     allowed = allowed_area(library, spec, foreground.shape)
     spacing = (
@@ -168,7 +187,7 @@ def _place_one(library, spec, foreground, occupied, rng, where, real_sizes, widt
         pick = int(rng.integers(len(ys)) if odds is None else rng.choice(len(ys), p=odds))
         level = levels[int(rng.choice(len(levels), p=weights / weights.sum()))]
         params = sample_params(spec, kind, spec.severity[level].size, rng, real_sizes)
-        mask = kind.build(Canvas((int(ys[pick]), int(xs[pick])), foreground), params, rng) & allowed
+        mask = kind.build(Canvas((int(ys[pick]), int(xs[pick])), foreground, examples), params, rng) & allowed
         if mask.sum() < MIN_PIXELS:
             empty += 1
         elif occupied.any() and distance[mask].min() < max(spacing, 1):
@@ -180,7 +199,8 @@ def _place_one(library, spec, foreground, occupied, rng, where, real_sizes, widt
     raise PlacementError(
         f"cannot place {where}: tried {MAX_TRIES} anchors on {len(ys)} candidate pixels; "
         f"{empty} masks came out empty (the shape does not fit there: e.g. `short` needs two "
-        f"separate copper regions within `shape.length` px, `open` needs copper; `placement.edge_band` keeps anchors near the foreground edge), {crowded} came "
+        f"separate copper regions within `shape.length` px, `open` needs copper, `real` a part "
+        f"like the one its real defect was on; `placement.edge_band` keeps anchors near the foreground edge), {crowded} came "
         f"closer than {spacing:g} px to another defect, {off_context} had a foreground share "
         f"outside `placement.context`{_context_text(context)}. Relax: widen `regions`, change "
         "`placement.surface` or `placement.context.foreground`, raise the shape sizes, or lower "

@@ -126,7 +126,8 @@ def cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
                     found.append(
                         (
                             ("defects", i, "shape", key),
-                            f"kind `{kind}` does not read `{key}` (it reads: {', '.join(reads)})",
+                            f"kind `{kind}` does not read `{key}` "
+                            + (f"(it reads: {', '.join(reads)})" if reads else "(it reads no shape params: remove `shape`)"),
                         )
                     )
         if kind == LEARNED and isinstance(shape, dict):

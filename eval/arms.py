@@ -149,8 +149,10 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
     changed, boxed in the dataset's annotation style."""
     from conditioning.bundle import bundle_on_backgrounds
     from conditioning.masks.learned import LEARNED
+    from conditioning.placement import check_real_examples
     from conditioning.spec import load_library
     from eval.procedural import class_colours, paint_instances
+    from pipeline.labels.real_examples import needs_real_examples, real_examples
 
     library = load_library(_spec(inputs))
     learned = [d.name for d in library.defects if d.kind == LEARNED]
@@ -167,12 +169,14 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
         raise DefectforgeError(
             f"dataset {inputs.dataset!r} has no {lacking}; drop `procedural` from --arms")
     style = inputs.style(library.foreground)
+    examples = real_examples(inputs.train, library.foreground) if needs_real_examples(library) else {}
+    check_real_examples(library, examples)
     rng = np.random.default_rng(inputs.seed)
     samples, clean_paths = [], []
     for i in range(inputs.count):
         record, background, bundle = bundle_on_backgrounds(
             library, backgrounds, i, inputs.seed * 1_000_003 + i, inputs.background_image,
-            seed_step=7919, occupied=inputs.occupied)
+            seed_step=7919, occupied=inputs.occupied, real_examples=examples)
         masks = [(d.class_name, d.mask, d.severity) for d in bundle.instances]
         image = paint_instances(background, masks, colours, rng)
         changed = changed_pixels(image, background)

@@ -112,8 +112,10 @@ def generate_range(
     `backend`: the model of `model_dir` already loaded on its device (None: load it here);
     `revision`: its `model_revision` when the caller has it (hashing large weights is slow).
     """
+    from conditioning.placement import check_real_examples
     from conditioning.spec import check_classes, load_library
     from pipeline.data.prepared import PreparedDataset
+    from pipeline.labels.real_examples import needs_real_examples, real_examples
     from pipeline.labels.style import learn_style
     from pipeline.models import load_backend, model_revision
     from pipeline.training_data import background_pool, budget_records, defective_backgrounds
@@ -148,14 +150,17 @@ def generate_range(
             f"dataset {dataset!r}: no clean reference or defect-free train image to draw defects on; "
             "set `clean_reference: inpaint` in its dataset.yaml and prepare it again (--force)"
         )
-    style = learn_style(budget_records(prepared, budget_path), library.foreground)  # boxes as the k real images' annotators drew
+    real = budget_records(prepared, budget_path)
+    style = learn_style(real, library.foreground)  # boxes as the k real images' annotators drew
     real_sizes = {name: c.sizes for name, c in style.classes.items()}  # size `learned` regions
+    examples = real_examples(real, library.foreground) if needs_real_examples(library) else {}
+    check_real_examples(library, examples)  # shape `real` defects
     # 2. the samples still to do, in batches
     failed = 0
     bar = tqdm(total=len(todo), desc="generate", disable=not progress)
     for start in range(0, len(todo), cfg.batch_size):
         chunk = todo[start : start + cfg.batch_size]
-        jobs, metas = _bundles(library, backgrounds, ids, chunk, seed, existing, real_sizes)
+        jobs, metas = _bundles(library, backgrounds, ids, chunk, seed, existing, real_sizes, examples)
         failed += len(chunk) - len(jobs)
         for job, meta, result in zip(jobs, metas, render(backend, jobs, cfg), strict=True):
             _write_sample(out, job, meta, result, (backend.name, revision), style, cfg)
@@ -245,11 +250,12 @@ def _check_learned(library, model_dir: Path) -> None:
 
 
 def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[int], seed: int,
-             existing: dict[str, list], real_sizes: dict[str, list]):
+             existing: dict[str, list], real_sizes: dict[str, list], examples: dict[str, list]):
     """Conditioning bundles of the chunk's samples: sample i starts from backgrounds[i mod n], as
     the procedural arm does, so a set covers them as evenly as placement allows; its defects come
     from its own seed; on a real defect image (`existing`: its instances) new defects keep away from its own;
-    `real_sizes` (per class, the real defect boxes) size `learned` regions."""
+    `real_sizes` (per class, the real defect boxes) size `learned` regions, `examples` (per class,
+    the real defects' shapes) shape `real` defects."""
     from conditioning.bundle import bundle_on_backgrounds
     from conditioning.masks.learned import LEARNED
     from pipeline.data.records import defect_pixels, load_rgb
@@ -263,7 +269,7 @@ def _bundles(library, backgrounds: list[Path], ids: dict[int, str], chunk: list[
         try:
             background_path, background, bundle = bundle_on_backgrounds(
                 library, backgrounds, index, sample_seed, load_rgb, image_id=ids[index], occupied=occupied,
-                real_sizes=real_sizes)
+                real_sizes=real_sizes, real_examples=examples)
         except DefectforgeError:
             continue
         instances = [(d.class_name, d.mask, float(d.severity)) for d in bundle.instances]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -13,10 +13,12 @@ Surface = Literal["any", "foreground", "background", "edge"]
 
 @dataclass(frozen=True)
 class Canvas:
-    """Where a builder draws: the anchor pixel (row, col) and the part's foreground (bool HxW)."""
+    """Where a builder draws: the anchor pixel (row, col), the part's foreground (bool HxW), and
+    the class's real defects (`conditioning.masks.real.RealExample`s: the `real` kind's shapes)."""
 
     anchor: tuple[int, int]
     foreground: np.ndarray
+    examples: Sequence = ()
 
     @property
     def shape(self) -> tuple[int, int]:

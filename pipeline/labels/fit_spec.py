@@ -20,6 +20,7 @@ import numpy as np
 from conditioning.bundle import foreground_mask
 from conditioning.errors import DefectforgeError
 from conditioning.masks.learned import LEARNED
+from conditioning.masks.real import REAL
 from conditioning.spec import DefectLibrary, Range, check_classes
 from conditioning.spec_edit import Loc, Value, edit_text
 from conditioning.spec_errors import validate_text
@@ -120,6 +121,11 @@ def fit_spec(dataset: str, records: list[ImageRecord], start: Path | None, out: 
     text, started_from = _starting_text(dataset, classes, records, start)
     where = start or out  # region mask paths resolve against the starting spec's folder
     library = _valid(text, where, classes)
+    if shaped := sorted(d.name for d in library.defects if d.kind == REAL):
+        raise DefectforgeError(
+            f"--spec {start}: defects {shaped} are `kind: real` (shaped like real defects, placed where "
+            "the part matches theirs): `spec fit` simulates mask kinds on the clean references and "
+            "does not fit specs with them; fit a spec of mask kinds and keep its counts")
     if start is None and (polarity := choose_polarity(records)):
         text = edit_text(text, {("foreground",): polarity})
         library = _valid(text, where, classes)
