@@ -2,12 +2,12 @@
 
 A real defect's mask (its changed pixels) and the clean part around it are cut from the k real
 images (`RealExample`, built by `pipeline.labels.real_examples`). At generation, one of them,
-turned by a random rotation or flip of the square, is put where the part's foreground matches
-the clean part it was cut from (template matching over the whole image; at most `TOLERANCE` of
-its pixels may differ), at the matching place nearest the placement's anchor (a real shape fits
-few places: within 32 px of an anchor it rarely found one): an open lands on a trace as wide as
-the one it broke, a short across a gap like the one it bridged. Regions and keep-out zones clip
-the mask. Where nothing matches, the mask is empty and placement tries again. The generator then
+turned by the first of the square's eight rotations and flips (in random order) that fits, is
+put where the part's foreground matches the clean part it was cut from (template matching over
+the whole image; at most `TOLERANCE` of its pixels may differ), at the matching place nearest
+the placement's anchor (a real shape fits few places: within 32 px of an anchor it rarely found
+one): an open lands on a trace as wide as the one it broke, a short across a gap like the one it
+bridged. Regions and keep-out zones clip the mask. Where nothing matches, the mask is empty and placement tries again. The generator then
 draws the defect into the mask.
 """
 
@@ -72,12 +72,15 @@ def cut_example(mask: np.ndarray, foreground: np.ndarray) -> RealExample | None:
 )
 def real(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
     out = np.zeros(canvas.shape, bool)
-    example = canvas.examples[int(rng.integers(len(canvas.examples)))].turned(int(rng.integers(8)))
-    spot = matching_spot(canvas.foreground, example, canvas.anchor, rng)
-    if spot is not None:
-        y, x = spot
-        h, w = example.mask.shape
-        out[y : y + h, x : x + w] = example.mask
+    drawn = canvas.examples[int(rng.integers(len(canvas.examples)))]
+    for k in rng.permutation(8):  # every turn before giving the example up: a short between
+        example = drawn.turned(int(k))  # upright traces fits a board of level ones turned
+        spot = matching_spot(canvas.foreground, example, canvas.anchor, rng)
+        if spot is not None:
+            y, x = spot
+            h, w = example.mask.shape
+            out[y : y + h, x : x + w] = example.mask
+            break
     return out
 
 

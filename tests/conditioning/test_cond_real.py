@@ -117,3 +117,11 @@ def test_shape_params_on_a_real_defect_name_the_fix(write_spec):
     [problem] = [str(p) for p in caught.value.problems]
     assert problem.startswith(f"{path}:10:") and "defects[0].shape.radius" in problem
     assert "it reads no shape params: remove `shape`" in problem
+
+
+def test_real_builder_turns_the_shape_to_fit_the_part():
+    level = _trace(60).T  # a level trace: the upright open fits only turned a quarter
+    mask = KINDS["real"].build(Canvas((48, 48), level, (_open_example(),)), {}, np.random.default_rng(0))
+    ys, xs = np.nonzero(mask)
+    assert mask.sum() == 48 and level[mask].all()
+    assert (ys.max() - ys.min() + 1, xs.max() - xs.min() + 1) == (12, 4)
