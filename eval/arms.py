@@ -149,10 +149,9 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
     changed, boxed in the dataset's annotation style."""
     from conditioning.bundle import bundle_on_backgrounds
     from conditioning.masks.learned import LEARNED
-    from conditioning.placement import check_real_examples
     from conditioning.spec import load_library
     from eval.procedural import class_colours, paint_instances
-    from pipeline.labels.real_examples import needs_real_examples, real_examples
+    from pipeline.labels.real_examples import examples_for
 
     library = load_library(_spec(inputs))
     learned = [d.name for d in library.defects if d.kind == LEARNED]
@@ -169,8 +168,7 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
         raise DefectforgeError(
             f"dataset {inputs.dataset!r} has no {lacking}; drop `procedural` from --arms")
     style = inputs.style(library.foreground)
-    examples = real_examples(inputs.train, library.foreground) if needs_real_examples(library) else {}
-    check_real_examples(library, examples)
+    examples = examples_for(library, inputs.train)
     rng = np.random.default_rng(inputs.seed)
     samples, clean_paths = [], []
     for i in range(inputs.count):

@@ -112,17 +112,17 @@ def generate_range(
     `backend`: the model of `model_dir` already loaded on its device (None: load it here);
     `revision`: its `model_revision` when the caller has it (hashing large weights is slow).
     """
-    from conditioning.placement import check_real_examples
     from conditioning.spec import check_classes, load_library
     from pipeline.data.prepared import PreparedDataset
-    from pipeline.labels.real_examples import needs_real_examples, real_examples
+    from pipeline.labels.real_examples import examples_for
     from pipeline.labels.style import learn_style
     from pipeline.models import load_backend, model_revision
     from pipeline.training_data import background_pool, budget_records, defective_backgrounds
 
     cfg = render_settings(config)
     out, model_dir = Path(out_dir), Path(model_dir)
-    # 1. spec, dataset, unfinished sample ids; then model and backgrounds (budget clean references)
+    # 1. spec, dataset, unfinished sample ids; then the k real images (label style, real shapes),
+    #    the model and backgrounds (budget clean references)
     library = load_library(spec_path)
     prepared = PreparedDataset(dataset)
     check_classes(library, prepared.info.class_names)
@@ -132,6 +132,10 @@ def generate_range(
     if not todo:  # a finished range: no model to load, nothing to render
         return RangeResult(list(ids.values()), revision or model_revision(model_dir), 0, 0, 0.0)
     _check_learned(library, model_dir)
+    real = budget_records(prepared, budget_path)  # before the model: a spec it cannot serve fails fast
+    style = learn_style(real, library.foreground)  # boxes as the k real images' annotators drew
+    real_sizes = {name: c.sizes for name, c in style.classes.items()}  # size `learned` regions
+    examples = examples_for(library, real)  # shape `real` defects
     if backend is None:
         backend = load_backend(model_dir).to("cuda" if torch.cuda.is_available() else "cpu")
     _check_model_classes(backend.classes, library.classes, model_dir)
@@ -150,11 +154,6 @@ def generate_range(
             f"dataset {dataset!r}: no clean reference or defect-free train image to draw defects on; "
             "set `clean_reference: inpaint` in its dataset.yaml and prepare it again (--force)"
         )
-    real = budget_records(prepared, budget_path)
-    style = learn_style(real, library.foreground)  # boxes as the k real images' annotators drew
-    real_sizes = {name: c.sizes for name, c in style.classes.items()}  # size `learned` regions
-    examples = real_examples(real, library.foreground) if needs_real_examples(library) else {}
-    check_real_examples(library, examples)  # shape `real` defects
     # 2. the samples still to do, in batches
     failed = 0
     bar = tqdm(total=len(todo), desc="generate", disable=not progress)

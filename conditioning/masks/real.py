@@ -7,8 +7,8 @@ put where the part's foreground matches the clean part it was cut from (template
 the whole image; at most `TOLERANCE` of its pixels may differ), at the matching place nearest
 the placement's anchor (a real shape fits few places: within 32 px of an anchor it rarely found
 one): an open lands on a trace as wide as the one it broke, a short across a gap like the one it
-bridged. Regions and keep-out zones clip the mask. Where nothing matches, the mask is empty and placement tries again. The generator then
-draws the defect into the mask.
+bridged. Regions and keep-out zones clip the mask. Where nothing matches, the mask is empty and
+placement tries again. The generator then draws the defect into the mask.
 """
 
 from __future__ import annotations
@@ -73,9 +73,10 @@ def cut_example(mask: np.ndarray, foreground: np.ndarray) -> RealExample | None:
 def real(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
     out = np.zeros(canvas.shape, bool)
     drawn = canvas.examples[int(rng.integers(len(canvas.examples)))]
+    ground = canvas.foreground.astype(np.float32)  # matched up to eight times: converted once
     for k in rng.permutation(8):  # every turn before giving the example up: a short between
         example = drawn.turned(int(k))  # upright traces fits a board of level ones turned
-        spot = matching_spot(canvas.foreground, example, canvas.anchor, rng)
+        spot = matching_spot(ground, example, canvas.anchor, rng)
         if spot is not None:
             y, x = spot
             h, w = example.mask.shape
@@ -87,11 +88,12 @@ def real(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np
 def matching_spot(foreground: np.ndarray, example: RealExample, anchor: tuple[int, int],
                   rng: np.random.Generator) -> tuple[int, int] | None:
     """The top-left corner, among those where at most TOLERANCE of the example's pixels differ
-    from `foreground`, that puts its centre nearest `anchor` (ties at random), or None."""
+    from `foreground` (bool, or 0/1 float32), that puts its centre nearest `anchor` (ties at
+    random), or None."""
     h, w = example.mask.shape
     if h > foreground.shape[0] or w > foreground.shape[1]:
         return None
-    cost = cv2.matchTemplate(foreground.astype(np.float32), example.context.astype(np.float32),
+    cost = cv2.matchTemplate(np.asarray(foreground, np.float32), example.context.astype(np.float32),
                              cv2.TM_SQDIFF) / (h * w)
     ys, xs = np.nonzero(cost <= TOLERANCE)
     if len(ys) == 0:

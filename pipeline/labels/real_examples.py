@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from conditioning.bundle import foreground_mask
 from conditioning.masks.real import REAL, RealExample, cut_example
+from conditioning.placement import check_real_examples
 from conditioning.spec import DefectLibrary
 from pipeline.data.records import ImageRecord
 
 
-def needs_real_examples(library: DefectLibrary) -> bool:
-    """Whether any of the library's defects is `kind: real`."""
-    return any(d.kind == REAL for d in library.defects)
+def examples_for(library: DefectLibrary, records: list[ImageRecord]) -> dict[str, list[RealExample]]:
+    """The `real_examples` of `records` the library's `real` defects take (none cut when it has
+    none); a DefectforgeError naming the defects whose class has none (`check_real_examples`)."""
+    if not any(d.kind == REAL for d in library.defects):
+        return {}
+    examples = real_examples(records, library.foreground)
+    check_real_examples(library, examples)
+    return examples
 
 
 def real_examples(records: list[ImageRecord], polarity: str) -> dict[str, list[RealExample]]:

@@ -55,6 +55,8 @@ def test_gen_real_shapes_come_from_the_budget_and_land_on_a_matching_part(tmp_pa
         for instance in record["instances"]:
             assert instance["kind"] == "real"
             mask = decode_mask(instance["spec_rle"])
+            # 1. the mask is one of its class's real defects, turned or mirrored, 2. on a part
+            # that matches the clean part around that real defect
             assert any(_lands_on_its_part(t, mask, foreground)
                        for e in examples[instance["class_name"]] for t in map(e.turned, range(8)))
             # 3. the label is the drawn pixels inside the mask
