@@ -13,7 +13,7 @@ from conditioning.context import context_share
 from conditioning.errors import DefectforgeError
 from conditioning.masks import KINDS, Canvas, MaskKind
 from conditioning.masks.learned import LEARNED, real_size
-from conditioning.masks.real import REAL, RealExample
+from conditioning.masks.real import REAL, BoardMatches, RealExample
 from conditioning.region_masks import region_mask_path
 from conditioning.spec import SIZE_PARAMS, Context, DefectLibrary, DefectSpec, Range, Region
 
@@ -66,12 +66,13 @@ def place_defects(
     check_real_examples(library, real_examples)
     plan = plan_instances(library, rng)
     widths = cache(partial(_surface_widths, foreground))  # read by `pick: trace`, once an image
+    matches = BoardMatches(foreground) if real_examples else None  # `real` shapes' fits, once an image
     placed: list[PlacedDefect] = []
     for number, spec in enumerate(plan, start=1):
         where = f"defect `{spec.name}` (kind {spec.kind}, instance {number} of {len(plan)}) on image `{image_id}`"
         sizes = (real_sizes or {}).get(spec.class_name) or []
         examples = tuple((real_examples or {}).get(spec.class_name) or ())
-        one = _place_one(library, spec, foreground, occupied, rng, where, sizes, examples, widths)
+        one = _place_one(library, spec, foreground, occupied, rng, where, sizes, examples, widths, matches)
         occupied |= one.mask
         placed.append(one)
     return placed
@@ -165,7 +166,8 @@ def _mask_file(path: str, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 127
 
 
-def _place_one(library, spec, foreground, occupied, rng, where, real_sizes, examples, widths) -> PlacedDefect:
+def _place_one(library, spec, foreground, occupied, rng, where, real_sizes, examples, widths,
+               matches) -> PlacedDefect:
     kind = KINDS[spec.kind]
     allowed = allowed_area(library, spec, foreground.shape)
     spacing = (
@@ -187,7 +189,8 @@ def _place_one(library, spec, foreground, occupied, rng, where, real_sizes, exam
         pick = int(rng.integers(len(ys)) if odds is None else rng.choice(len(ys), p=odds))
         level = levels[int(rng.choice(len(levels), p=weights / weights.sum()))]
         params = sample_params(spec, kind, spec.severity[level].size, rng, real_sizes)
-        mask = kind.build(Canvas((int(ys[pick]), int(xs[pick])), foreground, examples), params, rng) & allowed
+        anchor = (int(ys[pick]), int(xs[pick]))
+        mask = kind.build(Canvas(anchor, foreground, examples, matches), params, rng) & allowed
         if mask.sum() < MIN_PIXELS:
             empty += 1
         elif occupied.any() and distance[mask].min() < max(spacing, 1):

@@ -8,7 +8,8 @@ the whole image; at most `TOLERANCE` of its pixels may differ), at the matching 
 the placement's anchor (a real shape fits few places: within 32 px of an anchor it rarely found
 one): an open lands on a trace as wide as the one it broke, a short across a gap like the one it
 bridged. Regions and keep-out zones clip the mask. Where nothing matches, the mask is empty and
-placement tries again. The generator then draws the defect into the mask.
+placement tries again (the matches of one image are kept: `BoardMatches`). The generator then
+draws the defect into the mask.
 """
 
 from __future__ import annotations
@@ -73,10 +74,10 @@ def cut_example(mask: np.ndarray, foreground: np.ndarray) -> RealExample | None:
 def real(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
     out = np.zeros(canvas.shape, bool)
     drawn = canvas.examples[int(rng.integers(len(canvas.examples)))]
-    ground = canvas.foreground.astype(np.float32)  # matched up to eight times: converted once
+    board = canvas.matches or BoardMatches(canvas.foreground)
     for k in rng.permutation(8):  # every turn before giving the example up: a short between
-        example = drawn.turned(int(k))  # upright traces fits a board of level ones turned
-        spot = matching_spot(ground, example, canvas.anchor, rng)
+        example, corners = board.fits(drawn, int(k))  # upright traces fits a board of level ones turned
+        spot = nearest_corner(corners, example, canvas.anchor, rng)
         if spot is not None:
             y, x = spot
             h, w = example.mask.shape
@@ -85,19 +86,53 @@ def real(canvas: Canvas, p: Mapping[str, float], rng: np.random.Generator) -> np
     return out
 
 
-def matching_spot(foreground: np.ndarray, example: RealExample, anchor: tuple[int, int],
-                  rng: np.random.Generator) -> tuple[int, int] | None:
-    """The top-left corner, among those where at most TOLERANCE of the example's pixels differ
-    from `foreground` (bool, or 0/1 float32), that puts its centre nearest `anchor` (ties at
-    random), or None."""
+class BoardMatches:
+    """Where each real example, turned, fits one part: matched once per (example, turn), then kept
+    for every later try on the same image (placement draws the same examples again and again: on
+    DeepPCB about half of an image's matches repeat one it already made)."""
+
+    def __init__(self, foreground: np.ndarray):
+        self.ground = np.asarray(foreground, np.float32)
+        self._found: dict[tuple[int, int], tuple[RealExample, RealExample, Corners | None]] = {}
+
+    def fits(self, drawn: RealExample, k: int) -> tuple[RealExample, Corners | None]:
+        """`drawn` turned by `k` (`RealExample.turned`) and the top-left corners where it fits
+        (`fitting_corners`)."""
+        key = (id(drawn), k)
+        if key not in self._found:  # `drawn` is kept with its entry, so its id stays its own
+            example = drawn.turned(k)
+            self._found[key] = (drawn, example, fitting_corners(self.ground, example))
+        _, example, corners = self._found[key]
+        return example, corners
+
+
+Corners = tuple[np.ndarray, np.ndarray]
+"""Rows and columns (int32) of the top-left corners where an example fits a part."""
+
+
+def fitting_corners(foreground: np.ndarray, example: RealExample) -> Corners | None:
+    """The top-left corners where at most TOLERANCE of the example's pixels differ from
+    `foreground` (bool, or 0/1 float32), or None where there are none."""
     h, w = example.mask.shape
     if h > foreground.shape[0] or w > foreground.shape[1]:
         return None
     cost = cv2.matchTemplate(np.asarray(foreground, np.float32), example.context.astype(np.float32),
                              cv2.TM_SQDIFF) / (h * w)
-    ys, xs = np.nonzero(cost <= TOLERANCE)
-    if len(ys) == 0:
+    fit = cost <= TOLERANCE
+    if not fit.any():  # most tries: cheaper than listing no corners
         return None
+    ys, xs = np.nonzero(fit)
+    return ys.astype(np.int32), xs.astype(np.int32)
+
+
+def nearest_corner(corners: Corners | None, example: RealExample, anchor: tuple[int, int],
+                   rng: np.random.Generator) -> tuple[int, int] | None:
+    """Among `corners` (`fitting_corners` of `example`), the top-left corner that puts the
+    example's centre nearest `anchor` (ties at random), or None."""
+    if corners is None:
+        return None
+    ys, xs = corners
+    h, w = example.mask.shape
     distance = np.hypot(ys + h // 2 - anchor[0], xs + w // 2 - anchor[1])
     pick = int(rng.choice(np.flatnonzero(distance == distance.min())))
     return int(ys[pick]), int(xs[pick])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -13,12 +13,15 @@ Surface = Literal["any", "foreground", "background", "edge"]
 
 @dataclass(frozen=True)
 class Canvas:
-    """Where a builder draws: the anchor pixel (row, col), the part's foreground (bool HxW), and
-    the class's real defects (`conditioning.masks.real.RealExample`s: the `real` kind's shapes)."""
+    """Where a builder draws: the anchor pixel (row, col), the part's foreground (bool HxW), the
+    class's real defects (`conditioning.masks.real.RealExample`s: the `real` kind's shapes), and
+    where those fit this part, kept across the tries on one image
+    (`conditioning.masks.real.BoardMatches`; None: matched afresh)."""
 
     anchor: tuple[int, int]
     foreground: np.ndarray
     examples: Sequence = ()
+    matches: Any = None
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -8,7 +8,15 @@ import pytest
 
 from conditioning.errors import DefectforgeError
 from conditioning.masks import KINDS, Canvas
-from conditioning.masks.real import CONTEXT_PX, TOLERANCE, RealExample, cut_example, matching_spot
+from conditioning.masks.real import (
+    CONTEXT_PX,
+    TOLERANCE,
+    BoardMatches,
+    RealExample,
+    cut_example,
+    fitting_corners,
+    nearest_corner,
+)
 from conditioning.placement import PlacementError, place_defects
 from conditioning.spec import load_library
 
@@ -58,11 +66,15 @@ def test_turned_moves_mask_and_context_together(k):
     assert turned.mask.sum() == example.mask.sum()
 
 
+def _matching_spot(board, example, anchor, rng):
+    return nearest_corner(fitting_corners(board, example), example, anchor, rng)
+
+
 def test_matching_spot_lands_on_a_trace_like_the_one_the_defect_broke():
     example = _open_example()
     board = _trace(60)
     for row in range(20, 80, 8):
-        y, x = matching_spot(board, example, (row, 5), np.random.default_rng(row))
+        y, x = _matching_spot(board, example, (row, 5), np.random.default_rng(row))
         h, w = example.mask.shape
         assert x + CONTEXT_PX == 60  # the cut spans the trace exactly, as on its own board
         mismatch = (board[y : y + h, x : x + w] != example.context).mean()
@@ -70,7 +82,25 @@ def test_matching_spot_lands_on_a_trace_like_the_one_the_defect_broke():
 
 
 def test_matching_spot_finds_nothing_on_a_part_unlike_its_own():
-    assert matching_spot(_trace(30, trace=24), _open_example(), (48, 40), np.random.default_rng(0)) is None
+    assert fitting_corners(_trace(30, trace=24), _open_example()) is None
+
+
+def test_board_matches_keep_each_turn_and_draw_as_fresh_matches_do():
+    board = _trace(20)  # upright: the open fits unturned or half turned, not a quarter turned
+    speck = cut_example(np.pad(np.ones((3, 3), bool), 40), np.zeros((83, 83), bool))  # fits the bare board
+    examples = (_open_example(), speck)
+    matches = BoardMatches(board)
+    for seed in range(12):  # the later builds read the matches the earlier ones kept
+        anchor = (seed * 7 % 96, seed * 13 % 96)
+        kept = KINDS["real"].build(Canvas(anchor, board, examples, matches), {}, np.random.default_rng(seed))
+        fresh = KINDS["real"].build(Canvas(anchor, board, examples), {}, np.random.default_rng(seed))
+        assert kept.any() and np.array_equal(kept, fresh)
+    for k in range(8):
+        example, corners = matches.fits(examples[0], k)
+        assert np.array_equal(example.mask, examples[0].turned(k).mask)
+        assert (corners is None) == (k % 2 == 1)  # a quarter turn lays the open along the trace
+    first, _ = matches.fits(examples[0], 3)
+    assert matches.fits(examples[0], 3)[0] is first  # matched once, then kept
 
 
 def test_real_builder_draws_the_real_shape_or_nothing():
