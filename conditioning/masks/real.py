@@ -92,7 +92,7 @@ class BoardMatches:
     DeepPCB about half of an image's matches repeat one it already made)."""
 
     def __init__(self, foreground: np.ndarray):
-        self.ground = np.asarray(foreground, np.float32)
+        self._ground = np.asarray(foreground, np.float32)
         self._found: dict[tuple[int, int], tuple[RealExample, RealExample, Corners | None]] = {}
 
     def fits(self, drawn: RealExample, k: int) -> tuple[RealExample, Corners | None]:
@@ -101,7 +101,7 @@ class BoardMatches:
         key = (id(drawn), k)
         if key not in self._found:  # `drawn` is kept with its entry, so its id stays its own
             example = drawn.turned(k)
-            self._found[key] = (drawn, example, fitting_corners(self.ground, example))
+            self._found[key] = (drawn, example, fitting_corners(self._ground, example))
         _, example, corners = self._found[key]
         return example, corners
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:  # real.py registers through this module: no import at run time
+    from conditioning.masks.real import BoardMatches
 
 Surface = Literal["any", "foreground", "background", "edge"]
 
@@ -21,7 +24,7 @@ class Canvas:
     anchor: tuple[int, int]
     foreground: np.ndarray
     examples: Sequence = ()
-    matches: Any = None
+    matches: BoardMatches | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
