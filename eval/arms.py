@@ -7,12 +7,13 @@ lists the files it read, so the leakage guard can check them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from conditioning.errors import DefectforgeError
 from eval.synthetic import (
@@ -49,6 +50,10 @@ class ArmInputs:
     @property
     def count(self) -> int:
         return synthetic_count(self.ratio, len(self.train))
+
+    def samples(self, arm: str) -> Iterable[int]:
+        """The sample indices 0..count-1, with a progress bar (a set of thousands takes minutes)."""
+        return tqdm(range(self.count), desc=f"{arm} seed {self.seed}", unit="image")
 
     def backgrounds(self) -> list[ImageRecord]:
         """The k images the arm draws on (`onto`): those with a clean reference, or with defects."""
@@ -100,7 +105,7 @@ def augment(inputs: ArmInputs) -> SyntheticSet:
 
     transform = build_transform(inputs.seed)
     samples, sources = [], []
-    for i in range(inputs.count):
+    for i in inputs.samples("augment"):
         record = inputs.train[i % len(inputs.train)]
         image, instances = augment_record(transform, record)
         samples.append((image, instances, inputs.provenance("augment", i)))
@@ -125,7 +130,7 @@ def copypaste(inputs: ArmInputs) -> SyntheticSet:
     ids = {c["name"]: int(c["id"]) for c in inputs.categories}
     rng = np.random.default_rng(inputs.seed)
     samples, clean_paths = [], []
-    for i in range(inputs.count):
+    for i in inputs.samples("copypaste"):
         record = backgrounds[i % len(backgrounds)]
         chosen = [patches[j] for j in rng.choice(len(patches), int(rng.choice(per_image)))]
         background = inputs.background_image(record)
@@ -171,7 +176,7 @@ def procedural(inputs: ArmInputs) -> SyntheticSet:
     examples = examples_for(library, inputs.train)
     rng = np.random.default_rng(inputs.seed)
     samples, clean_paths = [], []
-    for i in range(inputs.count):
+    for i in inputs.samples("procedural"):
         record, background, bundle = bundle_on_backgrounds(
             library, backgrounds, i, inputs.seed * 1_000_003 + i, inputs.background_image,
             seed_step=7919, occupied=inputs.occupied, real_examples=examples)

@@ -27,6 +27,7 @@ from eval.epoch_log import EpochRecorder, read_curves
 from eval.inputs import EvalData, budget_records, load_data, test_records, write_subset
 from eval.leakage import LeakageGuard
 from eval.output_folder import claim_output, output_dir
+from eval.real_beside import RealArmBeside
 from eval.report import (
     PRIMARY,
     EvalReport,
@@ -117,28 +118,45 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
     console = console or Console()
     ctx = evaluation_context(config)
     data = ctx.data
-    # 4. every arm's synthetic set per seed, its schedule, and the real-only controls
-    plan = plan_runs(ctx)
-    write_json(ctx.out / PLANNED_CONTROLS, control_epochs(plan))
-    # 5. every planned detector under one MLflow parent run
-    with tracking.parent_run(config.experiment, f"{data.name}-k{config.real_budget}",
-                             parent_params(ctx, plan), evaluation_key(ctx)) as parent:
-        rows = {f"{run.arm} seed {run.seed}": run_folder(ctx, run.arm, run.seed) for run in plan}
-        reused = {label for label, folder in rows.items() if (folder / RESULT).is_file()}
-        # each run logged and matched to the test boxes as it finishes, while the others train
-        finished: dict[tuple[str, int], tuple[RunResult, list[CategoryMatches]]] = {}
-        with DetectorRows(console, rows, reused):
-            for run in train_all(ctx, plan):
-                result = log_run(ctx, run)
-                finished[run.arm, run.seed] = (result, coco_matches(ctx.test.coco_path,
-                                                                    run_detections(ctx, result)))
-        # 6. summary, figures, registry, report files
-        report = summarise(ctx, [finished[run.arm, run.seed] for run in plan], parent.info,
-                           tracking.tracking_uri())
-        report = publish_report(report, ctx.data.spec_path)
+    # 4. every arm's synthetic set per seed (the real arm training beside), its schedule, and
+    # the real-only controls
+    with RealArmBeside(real_arm_beside(ctx), ctx.out) as beside:
+        plan = plan_runs(ctx)
+        beside.sets_drawn()
+        write_json(ctx.out / PLANNED_CONTROLS, control_epochs(plan))
+        # 5. every planned detector under one MLflow parent run
+        with tracking.parent_run(config.experiment, f"{data.name}-k{config.real_budget}",
+                                 parent_params(ctx, plan), evaluation_key(ctx)) as parent:
+            rows = {f"{run.arm} seed {run.seed}": run_folder(ctx, run.arm, run.seed) for run in plan}
+            reused = {label for label, folder in rows.items() if (folder / RESULT).is_file()}
+            # each run logged and matched to the test boxes as it finishes, while the others train
+            finished: dict[tuple[str, int], tuple[RunResult, list[CategoryMatches]]] = {}
+            with DetectorRows(console, rows, reused):
+                for run in train_all(ctx, plan):
+                    result = log_run(ctx, run)
+                    finished[run.arm, run.seed] = (result, coco_matches(ctx.test.coco_path,
+                                                                        run_detections(ctx, result)))
+            # 6. summary, figures, registry, report files
+            report = summarise(ctx, [finished[run.arm, run.seed] for run in plan], parent.info,
+                               tracking.tracking_uri())
+            report = publish_report(report, ctx.data.spec_path)
     console.print(f"report: {Path(report.report_dir) / 'summary.md'}", soft_wrap=True)
     console.print(f"open it in MLflow: [bold]{tracking.ui_command()}[/]", soft_wrap=True)
     return report
+
+
+def real_arm_beside(ctx: Context) -> dict | None:
+    """The settings `RealArmBeside` trains the real arm with while the sets are drawn: when the
+    evaluation may train more than one detector at once (`jobs`), has a set to draw and a
+    real-only run to train; None otherwise."""
+    cfg = ctx.config
+    drawing = any(not (run_folder(ctx, arm, seed) / "synthetic" / SET_MARKER).is_file()
+                  for arm in cfg.arms if arm != "real" for seed in cfg.seeds)
+    training = "real" in cfg.arms and any(not (run_folder(ctx, "real", seed) / RESULT).is_file()
+                                          for seed in cfg.seeds)
+    if cfg.jobs < 2 or not drawing or not training:
+        return None
+    return cfg.model_copy(update={"out_dir": ctx.out}).model_dump(mode="json")
 
 
 def evaluation_context(config: EvalConfig) -> Context:
@@ -166,7 +184,7 @@ def evaluation_context(config: EvalConfig) -> Context:
 
 
 def train_real_arm(config: EvalConfig, evaluation_over: EventLike | None = None,
-                   planned_after: float = 0.0) -> list[Path]:
+                   planned_after: float = 0.0, *, stop: EventLike | None = None) -> list[Path]:
     """Train the real-only arm's seeds ahead of the rest of `config`'s evaluation, one detector
     at a time in this process (a campaign runs this beside its generator: these runs need no
     synthetic set). Writes the run folders `run_evaluation` writes, which then reuses them (a
@@ -176,12 +194,17 @@ def train_real_arm(config: EvalConfig, evaluation_over: EventLike | None = None,
     waits for that evaluation's plan (`PLANNED_CONTROLS` written after `planned_after`, a
     `time.time()`) and trains the real-only controls no other process has started, last seed
     first (the evaluation's workers take them first seed first): a core that would idle at the
-    end trains them. Returns the run folders it trained or found finished."""
+    end trains them. With `stop` (an event), it starts no run once that is set and returns
+    (`evaluate` trains the real arm this way while it draws its sets). Returns the run folders it
+    trained or found finished."""
     ctx = evaluation_context(config.model_copy(update={"arms": ["real"]}))
     plan = plan_runs(ctx)
+    done = []
     for run in plan:
+        if stop is not None and stop.is_set():
+            return done
         train_one(ctx, run)
-    done = [run_folder(ctx, run.arm, run.seed) for run in plan]
+        done.append(run_folder(ctx, run.arm, run.seed))
     if evaluation_over is None:
         return done
     epochs = planned_controls(ctx.out, evaluation_over, planned_after)

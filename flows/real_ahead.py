@@ -19,21 +19,8 @@ from typing import Any
 
 from prefect import get_run_logger
 
+from eval.real_beside import train_real_arm_quietly
 from pipeline.threads import threads_beside
-
-
-def train_real_arm_quietly(settings: dict[str, Any], log_dir: str, evaluation_over: Any,
-                           planned_after: float) -> None:
-    """The process's target: what it prints goes to `log_dir`, each run's output to its train.log;
-    `evaluation_over`, `planned_after`: as `eval.protocol.train_real_arm` takes them."""
-    from eval.config import EvalConfig
-    from eval.protocol import train_real_arm
-    from eval.train_display import detector_worker
-    from pipeline.offline import configure_offline_environment
-
-    detector_worker(log_dir)
-    configure_offline_environment()
-    train_real_arm(EvalConfig.model_validate(settings), evaluation_over, planned_after)
 
 
 class RealArmAhead:

@@ -40,10 +40,11 @@ def test_real_only_adds_nothing(toy_dataset, tmp_path):
 
 
 @pytest.mark.parametrize("arm", ["augment", "copypaste", "procedural"])
-def test_synthetic_arm_writes_valid_coco(toy_dataset, tmp_path, arm):
+def test_synthetic_arm_writes_valid_coco(toy_dataset, tmp_path, arm, capsys):
     inputs = arm_inputs(toy_dataset, tmp_path)
     result = ARMS[arm](inputs)  # pyproject turns albumentations' UserWarnings into errors
     records = check_set(result, inputs)
+    assert f"{arm} seed 3: 100%" in capsys.readouterr().err, "a progress bar while it draws"
     again = ARMS[arm](arm_inputs(toy_dataset, tmp_path / "again"))
     first, second = records[0].load_image(), read_coco(again.coco_path)[0].load_image()
     assert np.array_equal(first, second), "same seed, same synthetic set"

@@ -1,0 +1,83 @@
+"""The real-only arm trains while the evaluation draws its synthetic sets.
+
+Drawing a set keeps one core busy for minutes (500 painted DeepPCB images about ten, a generated
+set far longer), and the `real` arm's detectors need no set. `RealArmBeside` starts a process that
+trains them one at a time (`eval.protocol.train_real_arm`) while the block draws; once the sets
+are drawn it starts no further run, and the evaluation's workers wait for the one it is still
+training (runs are locked per folder: never trained twice). While it runs, this process's torch
+keeps one thread fewer. If the block fails, the process is stopped; the run it leaves
+half-trained has no result and is trained again by the next call.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+
+def train_real_arm_quietly(settings: dict[str, Any], log_dir: str, evaluation_over: Any = None,
+                           planned_after: float = 0.0, stop: Any = None) -> None:
+    """A process's target: what it prints goes to `log_dir`, each run's output to its train.log;
+    `evaluation_over`, `planned_after`, `stop`: as `eval.protocol.train_real_arm` takes them."""
+    from eval.config import EvalConfig
+    from eval.protocol import train_real_arm
+    from eval.train_display import detector_worker
+    from pipeline.offline import configure_offline_environment
+
+    detector_worker(log_dir)
+    configure_offline_environment()
+    train_real_arm(EvalConfig.model_validate(settings), evaluation_over, planned_after, stop=stop)
+
+
+class RealArmBeside:
+    """`with RealArmBeside(settings, out) as beside: <draw the sets>; beside.sets_drawn()`, where
+    `settings` is an `eval.config.EvalConfig` as a dict (None: nothing to train) and `out` the
+    evaluation folder (its logs/ gets the process's output). The block ends once the
+    evaluation is over: leaving it waits for the process."""
+
+    def __init__(self, settings: dict[str, Any] | None, out: Path):
+        self.settings = settings
+        self.log_dir = out / "logs"
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self.stop: Any = None
+        self._threads: int | None = None
+
+    def __enter__(self) -> RealArmBeside:
+        if self.settings is None:
+            return self
+        import torch
+
+        from pipeline.threads import threads_beside
+
+        context = multiprocessing.get_context("spawn")
+        self.stop = context.Event()
+        self.process = context.Process(
+            target=train_real_arm_quietly, name="real-arm-beside", daemon=True,
+            args=(self.settings, str(self.log_dir)), kwargs={"stop": self.stop},
+        )  # fmt: skip
+        self.process.start()
+        self._threads = torch.get_num_threads()
+        torch.set_num_threads(threads_beside(1))
+        return self
+
+    def sets_drawn(self) -> None:
+        """No further run starts beside; this process gets its threads back."""
+        if self.process is None:
+            return
+        import torch
+
+        self.stop.set()
+        if self._threads is not None:
+            torch.set_num_threads(self._threads)
+            self._threads = None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self.process is None:
+            return
+        if kind is not None:
+            self.process.terminate()
+        self.sets_drawn()
+        self.process.join()
