@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         score_on: Annotated[str | None, typer.Option("--score-on", help="test: the real test split; val: training images outside the budget (to choose settings)")] = None,
         onto: Annotated[str | None, typer.Option("--onto", help="where copypaste, procedural (and a diffusion set generated here) draw: clean (the clean references) or defective (the real defect images, their labels kept)")] = None,
         transform_synthetic: Annotated[bool, typer.Option("--transform-synthetic", help="pass the copypaste, procedural and diffusion sets through the augment arm's transform (flips, rotations, affine, brightness, noise, blur), seeded per training seed")] = False,
-        jobs: Annotated[int | None, typer.Option("--jobs", help="detectors trained at once, one process each (results do not depend on it)")] = None,
+        jobs: Annotated[int | None, typer.Option("--jobs", help="detectors trained at once, one process each (results do not depend on it); with 2 or more, the real arm trains while the sets are drawn")] = None,
         out: Annotated[Path | None, typer.Option("--out", help="output folder (default runs/eval/...)")] = None,
         experiment: Annotated[str | None, typer.Option("--experiment", help="MLflow experiment")] = None,
         strict: Annotated[bool, typer.Option("--strict", help="refuse an arm whose synthetic labels are out of the parity tolerances (default: warn)")] = False,
