@@ -16,6 +16,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+EVENTS = multiprocessing.get_context("spawn")
+"""The process context (spawn: CUDA-safe) whose events the process takes."""
+
 
 def train_real_arm_quietly(settings: dict[str, Any], log_dir: str, evaluation_over: Any = None,
                            planned_after: float = 0.0, stop: Any = None) -> None:
@@ -29,6 +32,25 @@ def train_real_arm_quietly(settings: dict[str, Any], log_dir: str, evaluation_ov
     detector_worker(log_dir)
     configure_offline_environment()
     train_real_arm(EvalConfig.model_validate(settings), evaluation_over, planned_after, stop=stop)
+
+
+def spawn_real_arm(settings: dict[str, Any], log_dir: Path, name: str,
+                   **options: Any) -> multiprocessing.process.BaseProcess:
+    """A started daemon process training the real arm of `settings` (`train_real_arm_quietly`
+    with `options`: its events made by `EVENTS`)."""
+    process = EVENTS.Process(target=train_real_arm_quietly, name=name, daemon=True,
+                             args=(settings, str(log_dir)), kwargs=options)
+    process.start()
+    return process
+
+
+def end_real_arm(process: multiprocessing.process.BaseProcess, event: Any, failed: bool) -> None:
+    """Stop `process` at once when the block it ran beside `failed`; either way set `event` (its
+    `stop` or `evaluation_over`) and wait for it."""
+    if failed:
+        process.terminate()
+    event.set()
+    process.join()
 
 
 class RealArmBeside:
@@ -51,13 +73,9 @@ class RealArmBeside:
 
         from pipeline.threads import threads_beside
 
-        context = multiprocessing.get_context("spawn")
-        self.stop = context.Event()
-        self.process = context.Process(
-            target=train_real_arm_quietly, name="real-arm-beside", daemon=True,
-            args=(self.settings, str(self.log_dir)), kwargs={"stop": self.stop},
-        )  # fmt: skip
-        self.process.start()
+        self.stop = EVENTS.Event()
+        self.process = spawn_real_arm(self.settings, self.log_dir, "real-arm-beside",
+                                      stop=self.stop)
         self._threads = torch.get_num_threads()
         torch.set_num_threads(threads_beside(1))
         return self
@@ -77,7 +95,5 @@ class RealArmBeside:
                  trace: TracebackType | None) -> None:
         if self.process is None:
             return
-        if kind is not None:
-            self.process.terminate()
         self.sets_drawn()
-        self.process.join()
+        end_real_arm(self.process, self.stop, failed=kind is not None)

@@ -19,7 +19,7 @@ from typing import Any
 
 from prefect import get_run_logger
 
-from eval.real_beside import train_real_arm_quietly
+from eval.real_beside import EVENTS, end_real_arm, spawn_real_arm
 from pipeline.threads import threads_beside
 
 
@@ -48,14 +48,9 @@ class RealArmAhead:
         if self.settings is None:
             return self
         log_dir = Path(self.settings["out_dir"]) / "logs"
-        context = multiprocessing.get_context("spawn")
-        self.block_over = context.Event()
-        self.process = context.Process(
-            target=train_real_arm_quietly,
-            args=(self.settings, str(log_dir), self.block_over, time.time()),
-            name="real-arm-ahead", daemon=True,
-        )  # fmt: skip
-        self.process.start()
+        self.block_over = EVENTS.Event()
+        self.process = spawn_real_arm(self.settings, log_dir, "real-arm-ahead",
+                                      evaluation_over=self.block_over, planned_after=time.time())
         get_run_logger().info(
             "real-only detectors: training beside the generator (process %d, logs in %s)",
             self.process.pid, log_dir,
@@ -66,10 +61,7 @@ class RealArmAhead:
                  trace: TracebackType | None) -> None:
         if self.process is None:
             return
-        if kind is not None:
-            self.process.terminate()
-        self.block_over.set()
-        self.process.join()
+        end_real_arm(self.process, self.block_over, failed=kind is not None)
         if kind is None and self.process.exitcode != 0:
             get_run_logger().warning(
                 "the real-only detectors beside the generator stopped with exit code %s (see "
