@@ -97,3 +97,9 @@ class RealArmBeside:
             return
         self.sets_drawn()
         end_real_arm(self.process, self.stop, failed=kind is not None)
+        if kind is None and self.process.exitcode != 0:
+            from eval.console import warn
+
+            warn(f"the real-only detectors trained beside the drawing stopped with exit code "
+                 f"{self.process.exitcode} (see {self.log_dir}); the evaluation trained the "
+                 "missing ones itself")

@@ -81,3 +81,15 @@ def test_a_failed_draw_stops_the_real_arm_beside(toy_dataset, tmp_path, mlflow_s
         run_evaluation(toy_config(toy_dataset, tmp_path))
     assert multiprocessing.active_children() == []
     assert not (tmp_path / "eval" / "arms" / "real" / "seed0" / RESULT).exists()
+
+
+def test_a_real_arm_that_stopped_with_an_error_is_warned_about(tmp_path, capsys):
+    """Settings the process cannot read make it exit with an error: the evaluation goes on (its
+    workers train the real runs) and says so."""
+    from eval.real_beside import RealArmBeside
+
+    with RealArmBeside({"dataset": "none"}, tmp_path) as beside:
+        beside.sets_drawn()
+    assert beside.process.exitcode != 0
+    err = capsys.readouterr().err
+    assert "stopped with exit code" in err and str(tmp_path / "logs") in err
