@@ -113,36 +113,42 @@ class Context:
 def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> EvalReport:
     """Run every arm x seed, then summarise and report (MLflow + JSON + markdown)."""
     from eval import tracking
-    from eval.publish import publish_report
 
     console = console or Console()
     ctx = evaluation_context(config)
-    data = ctx.data
     # 4. every arm's synthetic set per seed (the real arm training beside), its schedule, and
     # the real-only controls
     with RealArmBeside(real_arm_beside(ctx), ctx.out) as beside:
         plan = plan_runs(ctx)
         beside.sets_drawn()
         write_json(ctx.out / PLANNED_CONTROLS, control_epochs(plan))
-        # 5. every planned detector under one MLflow parent run
-        with tracking.parent_run(config.experiment, f"{data.name}-k{config.real_budget}",
-                                 parent_params(ctx, plan), evaluation_key(ctx)) as parent:
-            rows = {f"{run.arm} seed {run.seed}": run_folder(ctx, run.arm, run.seed) for run in plan}
-            reused = {label for label, folder in rows.items() if (folder / RESULT).is_file()}
-            # each run logged and matched to the test boxes as it finishes, while the others train
-            finished: dict[tuple[str, int], tuple[RunResult, list[CategoryMatches]]] = {}
-            with DetectorRows(console, rows, reused):
-                for run in train_all(ctx, plan):
-                    result = log_run(ctx, run)
-                    finished[run.arm, run.seed] = (result, coco_matches(ctx.test.coco_path,
-                                                                        run_detections(ctx, result)))
-            # 6. summary, figures, registry, report files
-            report = summarise(ctx, [finished[run.arm, run.seed] for run in plan], parent.info,
-                               tracking.tracking_uri())
-            report = publish_report(report, ctx.data.spec_path)
+        report = train_and_report(ctx, plan, console)
     console.print(f"report: {Path(report.report_dir) / 'summary.md'}", soft_wrap=True)
     console.print(f"open it in MLflow: [bold]{tracking.ui_command()}[/]", soft_wrap=True)
     return report
+
+
+def train_and_report(ctx: Context, plan: list[PlannedRun], console: Console) -> EvalReport:
+    """Steps 5-6 of an evaluation: every planned detector under one MLflow parent run, then the
+    summary, figures, registry and report files."""
+    from eval import tracking
+    from eval.publish import publish_report
+
+    config, data = ctx.config, ctx.data
+    with tracking.parent_run(config.experiment, f"{data.name}-k{config.real_budget}",
+                             parent_params(ctx, plan), evaluation_key(ctx)) as parent:
+        rows = {f"{run.arm} seed {run.seed}": run_folder(ctx, run.arm, run.seed) for run in plan}
+        reused = {label for label, folder in rows.items() if (folder / RESULT).is_file()}
+        # each run logged and matched to the test boxes as it finishes, while the others train
+        finished: dict[tuple[str, int], tuple[RunResult, list[CategoryMatches]]] = {}
+        with DetectorRows(console, rows, reused):
+            for run in train_all(ctx, plan):
+                result = log_run(ctx, run)
+                finished[run.arm, run.seed] = (result, coco_matches(ctx.test.coco_path,
+                                                                    run_detections(ctx, result)))
+        report = summarise(ctx, [finished[run.arm, run.seed] for run in plan], parent.info,
+                           tracking.tracking_uri())
+        return publish_report(report, ctx.data.spec_path)
 
 
 def real_arm_beside(ctx: Context) -> dict | None:

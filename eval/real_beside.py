@@ -16,8 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-EVENTS = multiprocessing.get_context("spawn")
-"""The process context (spawn: CUDA-safe) whose events the process takes."""
+SPAWN = multiprocessing.get_context("spawn")
+"""The context of the process and of the events it takes (spawn: CUDA-safe)."""
 
 
 def train_real_arm_quietly(settings: dict[str, Any], log_dir: str, evaluation_over: Any = None,
@@ -37,8 +37,8 @@ def train_real_arm_quietly(settings: dict[str, Any], log_dir: str, evaluation_ov
 def spawn_real_arm(settings: dict[str, Any], log_dir: Path, name: str,
                    **options: Any) -> multiprocessing.process.BaseProcess:
     """A started daemon process training the real arm of `settings` (`train_real_arm_quietly`
-    with `options`: its events made by `EVENTS`)."""
-    process = EVENTS.Process(target=train_real_arm_quietly, name=name, daemon=True,
+    with `options`: its events made by `SPAWN`)."""
+    process = SPAWN.Process(target=train_real_arm_quietly, name=name, daemon=True,
                              args=(settings, str(log_dir)), kwargs=options)
     process.start()
     return process
@@ -73,7 +73,7 @@ class RealArmBeside:
 
         from pipeline.threads import threads_beside
 
-        self.stop = EVENTS.Event()
+        self.stop = SPAWN.Event()
         self.process = spawn_real_arm(self.settings, self.log_dir, "real-arm-beside",
                                       stop=self.stop)
         self._threads = torch.get_num_threads()

@@ -19,7 +19,7 @@ from typing import Any
 
 from prefect import get_run_logger
 
-from eval.real_beside import EVENTS, end_real_arm, spawn_real_arm
+from eval.real_beside import SPAWN, end_real_arm, spawn_real_arm
 from pipeline.threads import threads_beside
 
 
@@ -48,7 +48,7 @@ class RealArmAhead:
         if self.settings is None:
             return self
         log_dir = Path(self.settings["out_dir"]) / "logs"
-        self.block_over = EVENTS.Event()
+        self.block_over = SPAWN.Event()
         self.process = spawn_real_arm(self.settings, log_dir, "real-arm-ahead",
                                       evaluation_over=self.block_over, planned_after=time.time())
         get_run_logger().info(

@@ -105,3 +105,11 @@ def noisy_detections():
     """Ground-truth boxes of a COCO dict jittered and scored, some missed, plus false positives
     (a function of the dict and a seed)."""
     return _noisy_detections
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch):
+    """A real MLflow SQLite store in the test's folder, made the tracking URI."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri

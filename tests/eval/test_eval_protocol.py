@@ -9,13 +9,6 @@ from eval.config import resolve_config
 from eval.protocol import run_evaluation
 
 
-@pytest.fixture
-def mlflow_store(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
-
-
 @pytest.mark.slow
 def test_protocol_end_to_end(toy_dataset, tmp_path, mlflow_store, monkeypatch):
     import mlflow

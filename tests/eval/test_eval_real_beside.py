@@ -18,13 +18,6 @@ from eval.protocol import (
 )
 
 
-@pytest.fixture
-def mlflow_store(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
-
-
 def toy_config(toy_dataset, tmp_path, **extra):
     settings = dict(real_budget=8, arms=["real", "copypaste"], seeds=[0], ratio=1.0, test_limit=4,
                     epochs=1, imgsz=64, val_imgsz=96, batch=8, workers=0, device="cpu",
