@@ -9,20 +9,10 @@ from __future__ import annotations
 
 import os
 import socket
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-
-@lru_cache(maxsize=2)
-def cached_backend(model_dir: str, revision: str) -> Any:
-    """The generator of `model_dir` at `revision`, loaded once per process onto its device (each
-    Dask worker keeps its own; a model retrained in place has a new revision, so it is reloaded)."""
-    import torch
-
-    from pipeline.models import load_backend
-
-    return load_backend(model_dir).to("cuda" if torch.cuda.is_available() else "cpu")
+from pipeline.generate_parallel import cached_backend
 
 
 def generate_range(

@@ -122,6 +122,9 @@ def generate_command(
     keep_rejected: Annotated[bool, typer.Option("--keep-rejected", help="also list rejected images in the COCO")] = False,
     onto: Annotated[str, typer.Option(help="clean: clean references and defect-free images; defective: the real "
                                       "defect images, new defects away from their own (labels kept)")] = "clean",
+    workers: Annotated[int, typer.Option(min=1, help="processes drawing the set side by side, each loading the "
+                                         "model once (the same images as one process; on a GPU machine about "
+                                         "one per CPU core)")] = 1,
 ) -> None:
     """Generate labelled defect images on clean parts (resumable), gate them, write COCO + summary."""
     from pipeline.data.registry import spec_path
@@ -131,8 +134,14 @@ def generate_command(
     model = model or _default_model(dataset)
     config = {"batch_size": batch_size, "steps": steps, "gate": {"retries": retries}, "pool_neighbours": pool_neighbours,
               "full_resolution": full_resolution, "onto": onto}
-    summary = generate_set(dataset, spec, model, count, out, seed=seed, budget_path=budget,
-                           config=config, keep_rejected=keep_rejected)
+    if workers > 1:
+        from pipeline.generate_parallel import generate_set_in_processes
+
+        summary = generate_set_in_processes(dataset, spec, model, count, out, workers=workers, seed=seed,
+                                            budget_path=budget, config=config, keep_rejected=keep_rejected)
+    else:
+        summary = generate_set(dataset, spec, model, count, out, seed=seed, budget_path=budget,
+                               config=config, keep_rejected=keep_rejected)
     console.print(
         f"{out}: {summary.count} samples ({summary.generated_now} new, {summary.skipped} skipped), "
         f"gate pass rate {summary.image_pass_rate:.1%} images / {summary.instance_pass_rate:.1%} instances, "
