@@ -44,13 +44,15 @@ def spawn_real_arm(settings: dict[str, Any], log_dir: Path, name: str,
     return process
 
 
-def end_real_arm(process: multiprocessing.process.BaseProcess, event: Any, failed: bool) -> None:
+def end_real_arm(process: multiprocessing.process.BaseProcess, event: Any, failed: bool) -> int | None:
     """Stop `process` at once when the block it ran beside `failed`; either way set `event` (its
-    `stop` or `evaluation_over`) and wait for it."""
+    `stop` or `evaluation_over`) and wait for it. Returns its exit code when it stopped with an
+    error beside a block that did not fail (the caller warns), else None."""
     if failed:
         process.terminate()
     event.set()
     process.join()
+    return process.exitcode if not failed and process.exitcode != 0 else None
 
 
 class RealArmBeside:
@@ -96,10 +98,9 @@ class RealArmBeside:
         if self.process is None:
             return
         self.sets_drawn()
-        end_real_arm(self.process, self.stop, failed=kind is not None)
-        if kind is None and self.process.exitcode != 0:
+        code = end_real_arm(self.process, self.stop, failed=kind is not None)
+        if code is not None:
             from eval.console import warn
 
             warn(f"the real-only detectors trained beside the drawing stopped with exit code "
-                 f"{self.process.exitcode} (see {self.log_dir}); the evaluation trained the "
-                 "missing ones itself")
+                 f"{code} (see {self.log_dir}); the evaluation trained the missing ones itself")

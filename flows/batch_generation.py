@@ -12,7 +12,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from pipeline.generate_parallel import cached_backend
+from pipeline.generate_parallel import cached_backend, draw_range
 
 
 def generate_range(
@@ -28,17 +28,13 @@ def generate_range(
     budget_path: Path | None,
     render_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Generate the unfinished samples of [start, stop) with the process's cached model; returns
-    the range's counts. `revision` (`pipeline.models.model_revision`) is computed once by the
-    flow, not per batch: hashing large weights is slow."""
-    from pipeline import generate
+    """Generate the unfinished samples of [start, stop) with the process's cached model
+    (`pipeline.generate_parallel.draw_range`); returns the range's counts."""
+    from pipeline.generate import finished_records
 
-    run = generate.generate_range(
-        dataset, spec_path, model_dir, range(start, stop), out_dir, seed=seed, budget_path=budget_path,
-        config=render_options, backend=cached_backend(str(model_dir), revision), revision=revision,
-        progress=False,
-    )  # fmt: skip
-    finished = generate.finished_records(out_dir, run.ids)
+    run = draw_range(dataset, spec_path, model_dir, range(start, stop), out_dir, seed, budget_path,
+                     render_options, revision)
+    finished = finished_records(out_dir, run.ids)
     return {
         "start": start,
         "stop": stop,

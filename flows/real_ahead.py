@@ -61,10 +61,9 @@ class RealArmAhead:
                  trace: TracebackType | None) -> None:
         if self.process is None:
             return
-        end_real_arm(self.process, self.block_over, failed=kind is not None)
-        if kind is None and self.process.exitcode != 0:
+        code = end_real_arm(self.process, self.block_over, failed=kind is not None)
+        if code is not None:
             get_run_logger().warning(
                 "the real-only detectors beside the generator stopped with exit code %s (see "
-                "%s/logs); the evaluation trained the missing ones itself",
-                self.process.exitcode, self.settings["out_dir"],
+                "%s/logs); the evaluation trained the missing ones itself", code, self.settings["out_dir"],
             )  # fmt: skip

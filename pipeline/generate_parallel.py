@@ -65,7 +65,7 @@ def generate_set_in_processes(
     bar = tqdm(total=count, desc=f"generate ({workers} processes)", disable=not progress)
     with ProcessPoolExecutor(max_workers=max(1, min(workers, len(ranges))), mp_context=SPAWN,
                              initializer=_start_worker, initargs=(threads,)) as pool:
-        futures = {pool.submit(_draw_range, dataset, str(spec_path), str(model_dir), indices, str(out_dir),
+        futures = {pool.submit(draw_range, dataset, str(spec_path), str(model_dir), indices, str(out_dir),
                                seed, budget_path and str(budget_path), settings.model_dump(), revision): indices.start
                    for indices in ranges}
         try:
@@ -90,11 +90,13 @@ def _start_worker(threads: int) -> None:
     use_threads(threads)
 
 
-def _draw_range(dataset: str, spec_path: str, model_dir: str, indices: range, out_dir: str, seed: int,
-                budget_path: str | None, settings: dict[str, Any], revision: str) -> RangeResult:
-    """The unfinished samples of `indices`, rendered with this process's model."""
+def draw_range(dataset: str, spec_path: str | Path, model_dir: str | Path, indices: range, out_dir: str | Path,
+               seed: int, budget_path: str | Path | None, settings: dict[str, Any] | None,
+               revision: str) -> RangeResult:
+    """The unfinished samples of `indices`, rendered with this process's cached model (`revision`:
+    `pipeline.models.model_revision`, computed once by the caller: hashing large weights is slow)."""
     from pipeline.generate import generate_range
 
     return generate_range(dataset, spec_path, model_dir, indices, out_dir, seed=seed, budget_path=budget_path,
-                          config=settings, backend=cached_backend(model_dir, revision), revision=revision,
+                          config=settings, backend=cached_backend(str(model_dir), revision), revision=revision,
                           progress=False)
