@@ -1,12 +1,17 @@
 """Test session set-up: offline flags, tool state under runs/test-state, outputs in a temp folder."""
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DEFECTFORGE_STATE", str(PROJECT_ROOT / "runs" / "test-state"))
-os.environ.setdefault("DEFECTFORGE_RUNS", tempfile.mkdtemp(prefix="defectforge-test-runs-"))
+if "DEFECTFORGE_RUNS" not in os.environ:
+    # Made here, so removed here when the session ends; a folder the caller named is left alone.
+    os.environ["DEFECTFORGE_RUNS"] = tempfile.mkdtemp(prefix="defectforge-test-runs-")
+    atexit.register(shutil.rmtree, os.environ["DEFECTFORGE_RUNS"], ignore_errors=True)
 
 from pipeline.offline import configure_offline_environment  # noqa: E402
 
@@ -15,7 +20,6 @@ configure_offline_environment()
 
 # --- real-browser tests: Debian's Chromium driven by Playwright; servers on free local ports ---
 
-import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
