@@ -1,7 +1,7 @@
 """Instances per image, class mix and surfaces of a spec, taken from the real images' labels.
 
-Counts: each defect's `count` is the uniform `[low, high]` whose mean is its class's mean
-instances per defective image and whose spread is closest to the real one; `min_per_image` and
+Counts: each defect's `count` is the uniform `[low, high]` whose counts per image lie closest to
+its class's real instances per defective image (Wasserstein-1 distance); `min_per_image` and
 `max_per_image` are the 10 % and 90 % quantiles of instances per defective image. Surfaces: a
 defect placed on `foreground`, `background` or `any` goes where at least ON_SURFACE of its
 class's real mask pixels lie (`edge` is kept: edge kinds clip themselves to a side).
@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import wasserstein_distance
 
 from conditioning.masks import KINDS
 from conditioning.placement import plan_instances
@@ -68,29 +69,27 @@ def count_changes(library: DefectLibrary, real: RealCounts) -> dict[Loc, Value]:
 
 
 def count_range(counts: list[int]) -> tuple[int, int]:
-    """The uniform `[low, high]` count whose mean is closest to the real mean, and among those
-    (within a quarter instance) whose spread is closest to the real one."""
-    mean, spread = float(np.mean(counts)), float(np.std(counts))
+    """The uniform `[low, high]` count whose distribution of instances per image is closest to
+    the real one (Wasserstein-1: both mean and spread count, in instances; the first range wins
+    a tie)."""
     top = int(max(counts))
     pairs = [(low, high) for low in range(top + 1) for high in range(low, top + 1)]
 
-    def miss(pair: tuple[int, int]) -> tuple[float, float]:
-        got_mean, got_spread = _uniform_moments(*pair)
-        return (round(abs(got_mean - mean) * 4), abs(got_spread - spread))
+    def distance(pair: tuple[int, int]) -> float:
+        values, weights = _uniform_distribution(*pair)
+        return wasserstein_distance(counts, values, v_weights=weights)
 
-    return min(pairs, key=miss)
+    return min(pairs, key=distance)
 
 
-def _uniform_moments(low: int, high: int) -> tuple[float, float]:
-    """Mean and standard deviation of `IntRange(low, high).sample` (a rounded uniform draw)."""
-    if low == high:
-        return float(low), 0.0
+def _uniform_distribution(low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """Values and probabilities of `IntRange(low, high).sample` (a rounded uniform draw: the
+    two ends half as likely as the values between)."""
     values = np.arange(low, high + 1, dtype=float)
     weights = np.ones(len(values))
-    weights[[0, -1]] = 0.5
-    weights /= weights.sum()
-    mean = float(values @ weights)
-    return mean, float(np.sqrt(((values - mean) ** 2) @ weights))
+    if high > low:
+        weights[[0, -1]] = 0.5
+    return values, weights / weights.sum()
 
 
 def planned(library: DefectLibrary, seed: int = 0, images: int = PLANS) -> RealCounts:

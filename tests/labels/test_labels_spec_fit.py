@@ -185,6 +185,10 @@ def test_count_range_matches_the_real_mean_and_spread():
     assert count_range([1, 1, 2, 0, 1, 1, 2, 1, 1, 0]) == (0, 2)  # mean 1, some spread
     assert count_range([1, 1, 1, 1]) == (1, 1)
     assert count_range([3, 4, 5, 2, 3, 4]) == (2, 5)
+    # DeepPCB k = 50's copper (mean 1.14) and pin-holes (mostly one): [1, 2] would plan 1.5 an
+    # image, and [0, 2] would spread a class that is one an image in 45 of 50
+    assert count_range([0] * 3 + [1] * 37 + [2] * 10) == (0, 2)
+    assert count_range([0] * 1 + [1] * 45 + [2] * 3 + [3]) == (1, 1)
 
 
 @pytest.mark.slow
