@@ -15,7 +15,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -109,11 +111,46 @@ class Range(_Model):
 
 
 class IntRange(Range):
-    """A whole-number range: `2`, `[0, 3]` or `{min: 0, max: 3, dist: uniform}`."""
+    """A whole-number range: `2`, `[0, 3]`, `{min: 0, max: 3, dist: uniform}`, or
+    `{min: 0, max: 2, weights: [0.1, 0.7, 0.2]}`: each whole number from min to max drawn in
+    proportion to its weight (how often the real images hold it; `spec fit` writes them)."""
 
     integer: ClassVar[bool] = True
     min: int = Field(ge=0)
     max: int = Field(ge=0)
+    weights: list[Annotated[float, Field(ge=0)]] | None = Field(
+        None, max_length=MAX_COUNT + 1,
+        description="relative frequency of each whole number from min to max, in order",
+    )
+
+    @model_validator(mode="after")
+    def _one_weight_a_value(self) -> IntRange:
+        if self.weights is None:
+            return self
+        values = self.max - self.min + 1
+        if len(self.weights) != values:
+            raise ValueError(f"expected {values} weights, one for each of {self.min}..{self.max} "
+                             f"(got {len(self.weights)})")
+        if not sum(self.weights) > 0:
+            raise ValueError("weights sum to 0: give at least one value a weight above 0")
+        if self.dist != "uniform":
+            raise ValueError(f"weights and dist {self.dist!r} both say how values are drawn: "
+                             "drop `dist`")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_weights(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No `weights` key when there are none, so specs written before them keep their hash."""
+        data = handler(self)
+        if data.get("weights") is None:
+            data.pop("weights", None)
+        return data
+
+    def sample(self, rng: np.random.Generator) -> int:
+        if self.weights is None:
+            return int(super().sample(rng))
+        p = np.asarray(self.weights, dtype=float)
+        return self.min + int(rng.choice(len(p), p=p / p.sum()))
 
 
 class ShapeParams(_Model):

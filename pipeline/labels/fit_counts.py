@@ -1,7 +1,8 @@
 """Instances per image, class mix and surfaces of a spec, taken from the real images' labels.
 
-Counts: each defect's `count` is the uniform `[low, high]` whose counts per image lie closest to
-its class's real instances per defective image (Wasserstein-1 distance); `min_per_image` and
+Counts: each defect's `count` draws its class's real instances per defective image as often as
+the real images hold them (`{min, max, weights}`: the observed range and frequencies, so the
+mean, the spread and the instances per image in all follow the real ones); `min_per_image` and
 `max_per_image` are the 10 % and 90 % quantiles of instances per defective image. Surfaces: a
 defect placed on `foreground`, `background` or `any` goes where at least ON_SURFACE of its
 class's real mask pixels lie (`edge` is kept: edge kinds clip themselves to a side).
@@ -14,12 +15,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import wasserstein_distance
 
 from conditioning.masks import KINDS
 from conditioning.placement import plan_instances
-from conditioning.spec import DefectLibrary
-from conditioning.spec_edit import Loc, Value
+from conditioning.spec import DefectLibrary, IntRange
+from conditioning.spec_edit import Loc, Value, number
 from pipeline.data.records import ImageRecord
 from pipeline.labels.surface import ON_SURFACE, POLARITIES, surface_shares
 
@@ -55,9 +55,13 @@ def count_changes(library: DefectLibrary, real: RealCounts) -> dict[Loc, Value]:
     for index, spec in enumerate(library.defects):
         counts = real.per_class.get(spec.class_name)
         if per_class[spec.class_name] == 1 and counts and any(counts):
-            low, high = count_range(counts)
-            if (low, high) != (spec.count.min, spec.count.max):
-                changes[("defects", index, "count")] = {"min": low, "max": high}
+            wanted = observed_count(counts)
+            if spec.count.weights is not None and "weights" not in wanted:
+                wanted["weights"] = [1]  # the file's weights would not fit one value
+            if not _same_count(spec.count, wanted):
+                if spec.count.dist != "uniform":  # weights replace it
+                    wanted["dist"] = "uniform"
+                changes[("defects", index, "count")] = wanted
     if real.per_image:
         low = max(1, int(math.floor(np.quantile(real.per_image, LOW))))
         high = max(low, int(math.ceil(np.quantile(real.per_image, HIGH))))
@@ -68,28 +72,19 @@ def count_changes(library: DefectLibrary, real: RealCounts) -> dict[Loc, Value]:
     return changes
 
 
-def count_range(counts: list[int]) -> tuple[int, int]:
-    """The uniform `[low, high]` count whose distribution of instances per image is closest to
-    the real one (Wasserstein-1: both mean and spread count, in instances; the first range wins
-    a tie)."""
-    top = int(max(counts))
-    pairs = [(low, high) for low in range(top + 1) for high in range(low, top + 1)]
-
-    def distance(pair: tuple[int, int]) -> float:
-        values, weights = _uniform_distribution(*pair)
-        return wasserstein_distance(counts, values, v_weights=weights)
-
-    return min(pairs, key=distance)
+def observed_count(counts: list[int]) -> dict[str, Value]:
+    """A `count` that draws instances per image as often as `counts` holds them: `{min, max}` for
+    one value, else `{min, max, weights}` with each value's share (as the spec file writes it)."""
+    low, high = int(min(counts)), int(max(counts))
+    if low == high:
+        return {"min": low, "max": high}
+    shares = np.bincount(np.asarray(counts, dtype=int) - low, minlength=high - low + 1) / len(counts)
+    return {"min": low, "max": high, "weights": [float(number(s)) for s in shares]}
 
 
-def _uniform_distribution(low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
-    """Values and probabilities of `IntRange(low, high).sample` (a rounded uniform draw: the
-    two ends half as likely as the values between)."""
-    values = np.arange(low, high + 1, dtype=float)
-    weights = np.ones(len(values))
-    if high > low:
-        weights[[0, -1]] = 0.5
-    return values, weights / weights.sum()
+def _same_count(count: IntRange, wanted: dict[str, Value]) -> bool:
+    return (count.min, count.max, count.weights) == (wanted["min"], wanted["max"],
+                                                     wanted.get("weights"))
 
 
 def planned(library: DefectLibrary, seed: int = 0, images: int = PLANS) -> RealCounts:

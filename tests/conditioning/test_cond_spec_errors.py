@@ -67,6 +67,16 @@ def test_inconsistent_range(write_spec):
     assert "defects[0].shape.gap: inconsistent range: min 5 > max 2 (write [2, 5])" in text
 
 
+def test_count_weights_one_per_value(write_spec):
+    path = write_spec(GOOD + "    count: {min: 0, max: 2, weights: [0.2, 0.8]}\n")
+    [(line, text)] = problems(path)
+    assert line == 9
+    assert "defects[0].count: expected 3 weights, one for each of 0..2 (got 2)" in text
+    path = write_spec(GOOD + "    count: {min: 0, max: 1, weights: [1, 1], dist: normal}\n")
+    [(line, text)] = problems(path)
+    assert "weights and dist 'normal' both say how values are drawn: drop `dist`" in text
+
+
 def test_unknown_kind_param_and_region_all_reported_at_once(write_spec):
     text = (
         GOOD + "    placement: {regions: [boad]}\n  - name: b\n    class: short\n    kind: shrt\n"

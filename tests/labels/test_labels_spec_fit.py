@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 
 from conditioning.bundle import foreground_mask
 from conditioning.context import context_share
-from conditioning.spec import DefectLibrary, load_library
+from conditioning.spec import DefectLibrary, IntRange, load_library
+from conditioning.spec_edit import edit_text
 from flows.cli import app
 from pipeline.labels.fit_context import real_contexts
-from pipeline.labels.fit_counts import RealCounts, count_range, planned
+from pipeline.labels.fit_counts import RealCounts, count_changes, observed_count, planned
 from pipeline.labels.fit_shapes import fit_shapes
 from pipeline.labels.measure import measure_set
 from pipeline.labels.shape_sim import simulate
@@ -141,8 +142,12 @@ def test_fit_brings_far_off_shapes_within_parity_and_keeps_comments(planted, tmp
     assert _within(np.mean(counts.per_image), np.mean(planned(fitted).per_image),
                    TOLERANCES.instances_ratio)
     assert fitted.max_per_image == int(np.ceil(np.quantile(counts.per_image, 0.9)))
-    assert [(d.count.min, d.count.max) for d in fitted.defects] == [
-        count_range(counts.per_class[d.class_name]) for d in fitted.defects]
+    for defect in fitted.defects:  # each class drawn as often as the real images hold it
+        real_counts = counts.per_class[defect.class_name]
+        assert defect.count.model_dump(exclude={"dist"}) == {
+            "weights": None, **observed_count(real_counts)}
+        assert _within(np.mean(real_counts), np.mean(planned(fitted).per_class[defect.class_name]),
+                       TOLERANCES.instances_ratio)
     # only numbers changed: every comment, prompt and name line is kept, the original unchanged
     text = out.read_text()
     for line in FAR_OFF.splitlines():
@@ -181,14 +186,42 @@ def _placed_or_none(library, ground, seed: int) -> list:
         return []
 
 
-def test_count_range_matches_the_real_mean_and_spread():
-    assert count_range([1, 1, 2, 0, 1, 1, 2, 1, 1, 0]) == (0, 2)  # mean 1, some spread
-    assert count_range([1, 1, 1, 1]) == (1, 1)
-    assert count_range([3, 4, 5, 2, 3, 4]) == (2, 5)
-    # DeepPCB k = 50's copper (mean 1.14) and pin-holes (mostly one): [1, 2] would plan 1.5 an
-    # image, and [0, 2] would spread a class that is one an image in 45 of 50
-    assert count_range([0] * 3 + [1] * 37 + [2] * 10) == (0, 2)
-    assert count_range([0] * 1 + [1] * 45 + [2] * 3 + [3]) == (1, 1)
+def test_observed_count_draws_each_value_as_often_as_the_real_images():
+    # DeepPCB k = 50's copper: 0, 1 or 2 an image in 3, 37 and 10 of 50 (mean 1.14)
+    copper = observed_count([0] * 3 + [1] * 37 + [2] * 10)
+    assert copper == {"min": 0, "max": 2, "weights": [0.06, 0.74, 0.2]}
+    drawn = IntRange.model_validate(copper)
+    rng = np.random.default_rng(0)
+    shares = np.bincount([drawn.sample(rng) for _ in range(20000)], minlength=3) / 20000
+    assert np.allclose(shares, [0.06, 0.74, 0.2], atol=0.01)
+    assert observed_count([1, 1, 1, 1]) == {"min": 1, "max": 1}  # one value: a plain count
+    # a value between the ends that no image holds keeps its place, at weight 0
+    assert observed_count([1, 3, 3, 1]) == {"min": 1, "max": 3, "weights": [0.5, 0, 0.5]}
+
+
+def test_fitted_counts_replace_a_counts_dist_and_its_weights(tmp_path):
+    library = _library_with_counts(tmp_path, ["{min: 0, max: 4, dist: normal}",
+                                              "{min: 0, max: 2, weights: [1, 1, 1]}"])
+    real = RealCounts([2, 2, 3], {"mousebite": [1, 1, 2], "copper": [1, 1, 1]})
+    changes = count_changes(library, real)
+    assert changes[("defects", 0, "count")] == {"min": 1, "max": 2, "weights": [0.67, 0.33],
+                                                "dist": "uniform"}
+    assert changes[("defects", 1, "count")] == {"min": 1, "max": 1, "weights": [1]}
+    path = tmp_path / "defects.yaml"  # the file takes them and stays valid
+    path.write_text(edit_text(path.read_text(), changes))
+    fitted = load_library(path)
+    assert [d.count.weights for d in fitted.defects] == [[0.67, 0.33], [1]]
+    assert "count: {min: 1, max: 2, dist: uniform, weights: [0.67, 0.33]}" in path.read_text()
+
+
+def _library_with_counts(tmp_path: Path, counts: list[str]) -> DefectLibrary:
+    kinds = [("bite", "mousebite", "mousebite"), ("blob", "copper", "spurious_copper")]
+    lines = ["product: planted", "classes: [mousebite, copper, pin-hole]", "defects:"]
+    for (name, class_name, kind), count in zip(kinds, counts, strict=True):
+        lines.append(f"  - {{name: {name}, class: {class_name}, kind: {kind}, count: {count}}}")
+    path = tmp_path / "defects.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return load_library(path)
 
 
 @pytest.mark.slow
