@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from eval.config import EvalConfig
 from eval.detector import DetectorMetrics
-from eval.stats import Interval, mean_ci, paired_delta
+from eval.stats import SEEDS_AT_MOST, Interval, mean_ci, paired_delta, seeds_to_exclude_zero
 from pipeline.data.atomic import write_bytes
 from pipeline.labels.parity import ParityResult, parity_markdown
 
@@ -297,8 +297,20 @@ def verdict(report: EvalReport) -> str:
                        "CI below 0).")
         else:
             out.append(f"- {a.arm}: not distinguishable from {against} ({d.mean:+.3f} COCOeval "
-                       "mAP50-95, CI spans 0).")
+                       f"mAP50-95, CI spans 0{_seeds_needed(d)}).")
     return "\n".join(out) if out else "Only the real-only arm was run."
+
+
+def _seeds_needed(delta: Interval) -> str:
+    """How many seeds would resolve a delta whose interval spans 0, if it held (an estimate)."""
+    seeds = seeds_to_exclude_zero(delta)
+    if delta.mean == 0:
+        return ""
+    if seeds is None:
+        return f"; at this mean and seed-to-seed spread even {SEEDS_AT_MOST} seeds would not resolve it"
+    side = "above" if delta.mean > 0 else "below"
+    return (f"; at this mean and seed-to-seed spread about {seeds} seeds would put it {side} 0 "
+            "(an estimate: each new seed moves both)")
 
 
 def _test_verdict(arm: ArmSummary, images: str) -> str:

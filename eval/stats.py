@@ -1,4 +1,5 @@
-"""Mean with a Student-t confidence interval, and the seed-paired delta against a reference."""
+"""Mean with a Student-t confidence interval, the seed-paired delta against a reference, and how
+many seeds an interval would need to leave zero out."""
 
 from __future__ import annotations
 
@@ -43,3 +44,22 @@ def paired_delta(
     if not seeds:
         raise ValueError("paired_delta: the arm and the reference share no seed")
     return mean_ci([arm[s] - reference[s] for s in seeds], confidence)
+
+
+SEEDS_AT_MOST = 100
+"""`seeds_to_exclude_zero` looks no further: a gain that needs more seeds is reported as such."""
+
+
+def seeds_to_exclude_zero(interval: Interval, confidence: float = 0.95,
+                          at_most: int = SEEDS_AT_MOST) -> int | None:
+    """The fewest seeds whose t-interval would leave 0 out if the mean and the seed-to-seed
+    standard deviation stayed as measured in `interval` (an estimate: a new seed moves both);
+    None for one value, no spread, a zero mean, or more than `at_most` seeds."""
+    n = interval.n
+    if n < 2 or interval.mean == 0 or interval.half_width == 0:
+        return None
+    sd = interval.half_width * math.sqrt(n) / stats.t.ppf((1 + confidence) / 2, n - 1)
+    for seeds in range(2, at_most + 1):
+        if stats.t.ppf((1 + confidence) / 2, seeds - 1) * sd / math.sqrt(seeds) < abs(interval.mean):
+            return seeds
+    return None

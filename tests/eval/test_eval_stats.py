@@ -3,7 +3,7 @@
 
 import pytest
 
-from eval.stats import Interval, mean_ci, paired_delta
+from eval.stats import Interval, mean_ci, paired_delta, seeds_to_exclude_zero
 
 
 def test_t_interval_matches_hand_computation():
@@ -32,6 +32,31 @@ def test_paired_delta_uses_seed_pairs():
     assert delta.half_width == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError):
         paired_delta({5: 1.0}, ref)
+
+
+def test_seeds_to_exclude_zero_on_known_numbers():
+    # mean 2, sd 1: three seeds give half width 2.48 (spans 0), four 3.182 / 2 = 1.59 (leaves it out)
+    assert seeds_to_exclude_zero(mean_ci([1.0, 2.0, 3.0])) == 4
+    assert seeds_to_exclude_zero(mean_ci([-1.0, -2.0, -3.0])) == 4  # below 0 alike
+    # mean 0.1, sd 1: t * 1 / sqrt(n) < 0.1 needs n = 387, more than the 100 looked at
+    assert seeds_to_exclude_zero(mean_ci([1.1, -0.9, 0.1])) is None
+    assert seeds_to_exclude_zero(mean_ci([0.5])) is None  # one seed: no spread measured
+    assert seeds_to_exclude_zero(mean_ci([0.5, 0.5])) is None
+
+
+def test_a_delta_that_spans_zero_says_how_many_seeds_would_resolve_it():
+    from types import SimpleNamespace
+
+    from eval.report import ArmSummary, verdict
+
+    one = Interval(mean=0.44, low=0.44, high=0.44, n=3)
+    real = ArmSummary(arm="real", seeds=[0, 1, 2], metrics={"map50": one, "coco_map50_95": one},
+                      delta={}, per_class_ap50={}, per_class_ap50_95={}, synthetic_images=0)
+    gain = mean_ci([0.040, 0.023, 0.065])  # stop 55's three seeds against real-e398
+    arm = real.model_copy(update={"arm": "diffusion", "delta": {"coco_map50_95": gain},
+                                  "synthetic_images": 500, "reference": "real-e398"})
+    text = verdict(SimpleNamespace(arms=[real, arm]))
+    assert "CI spans 0; at this mean and seed-to-seed spread about 4 seeds would put it above 0" in text
 
 
 def test_verdict_says_when_no_detector_learned():
