@@ -309,8 +309,8 @@ def _seeds_needed(delta: Interval) -> str:
     if seeds is None:
         return f"; at this mean and seed-to-seed spread even {SEEDS_AT_MOST} seeds would not resolve it"
     side = "above" if delta.mean > 0 else "below"
-    return (f"; at this mean and seed-to-seed spread about {seeds} seeds would put it {side} 0 "
-            "(an estimate: each new seed moves both)")
+    return (f"; at this mean and seed-to-seed spread about {seeds} seeds would put it {side} 0, "
+            "an estimate since each new seed moves both")
 
 
 def _test_verdict(arm: ArmSummary, images: str) -> str:
