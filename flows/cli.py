@@ -17,6 +17,7 @@ from flows import (
     cli_data,
     cli_evaluate,
     cli_generate,
+    cli_rescore,
     cli_spec,
     cli_studio,
     cli_worth,
@@ -68,7 +69,8 @@ def info() -> None:
     console.print(f"prefect    {os.environ.get('PREFECT_API_URL', 'ephemeral (PREFECT_HOME=' + os.environ.get('PREFECT_HOME', '') + ')')}")
 
 
-for area in (cli_spec, cli_data, cli_generate, cli_evaluate, cli_campaign, cli_studio, cli_worth):
+for area in (cli_spec, cli_data, cli_generate, cli_evaluate, cli_rescore, cli_campaign, cli_studio,
+             cli_worth):
     area.register(app)
 
 
