@@ -7,7 +7,8 @@ split already holds every detector; `rescore` scores each finished run's weights
 the test split, for an evaluation scored on `val`), and compares the arms as the report does: each
 synthetic arm against the stronger real-only run on this split, paired by seed, 95 % t-interval.
 Each run's figures are written as they come (`<evaluation>/rescore/<split>.json`, atomically), so
-a rerun resumes; nothing else in the evaluation folder changes.
+a rerun resumes; nothing else in the evaluation folder changes. When the evaluation has its
+report, the figures are also logged to its MLflow run (`rescore_<split>/...` metrics and the JSON).
 """
 
 from __future__ import annotations
@@ -120,6 +121,25 @@ def rescore(evaluation: Path, split: Split = "val",
     result = _result(evaluation, split, images, done)
     write_json(out, result.model_dump(mode="json"))
     return result
+
+
+def log_rescore(evaluation: Path, result: Rescore) -> str | None:
+    """Each arm's mean (and delta) logged to the evaluation's MLflow parent run, with the JSON;
+    returns the run id, or None when the evaluation has no report (so no run) yet."""
+    from eval import tracking
+    from eval.worth import load_report
+
+    if not (evaluation / "report" / "report.json").is_file():
+        return None
+    report = load_report(evaluation)
+    metrics = {}
+    for arm in result.arms:
+        metrics[f"rescore_{result.split}/{arm.arm}/coco_map50_95"] = arm.map50_95.mean
+        if arm.delta is not None:
+            metrics[f"rescore_{result.split}/{arm.arm}/delta_coco_map50_95"] = arm.delta.mean
+    tracking.log_to_run(report.tracking_uri, report.parent_run_id, metrics,
+                        {RESCORE_DIR: evaluation / RESCORE_DIR / f"{result.split}.json"})
+    return report.parent_run_id
 
 
 def _earlier(out: Path, split: Split, images: int) -> dict[tuple[str, int], RescoredRun]:

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from eval.report import fmt_interval
-        from eval.rescore import RESCORE_DIR, rescore
+        from eval.rescore import RESCORE_DIR, log_rescore, rescore
 
         if on not in ("val", "test"):
             raise DefectforgeError(f"--on: expected val or test, got {on!r}")
@@ -45,3 +45,6 @@ def register(app: typer.Typer) -> None:
                           fmt_interval(arm.delta, "+") if arm.delta else "—", arm.reference or "—")
         console.print(table)
         console.print(f"written: {evaluation.resolve() / RESCORE_DIR / (on + '.json')}")
+        run = log_rescore(evaluation.resolve(), result)
+        console.print(f"logged to the evaluation's MLflow run {run} (rescore_{on}/...)" if run else
+                      "not logged to MLflow: the evaluation has no report yet (run `evaluate` to write it)")

@@ -71,6 +71,20 @@ def test_rescoring_on_validation_images_reads_the_images_outside_the_budget_and_
 
 
 @pytest.mark.slow
+def test_the_command_logs_the_figures_to_the_evaluations_mlflow_run(evaluation):
+    import mlflow
+
+    outcome = CliRunner().invoke(app, ["rescore", str(evaluation), "--on", "val"])
+    assert outcome.exit_code == 0, outcome.output
+    report = json.loads((evaluation / "report" / "report.json").read_text())
+    run = mlflow.MlflowClient(tracking_uri=report["tracking_uri"]).get_run(report["parent_run_id"])
+    saved = json.loads((evaluation / "rescore" / "val.json").read_text())
+    assert run.data.metrics["rescore_val/real/coco_map50_95"] == pytest.approx(
+        saved["arms"][0]["map50_95"]["mean"])
+    assert f"logged to the evaluation's MLflow run {report['parent_run_id']}" in outcome.output
+
+
+@pytest.mark.slow
 def test_a_run_without_weights_and_a_folder_without_settings_are_clear_errors(evaluation, tmp_path):
     outcome = CliRunner().invoke(app, ["rescore", str(tmp_path)])
     assert outcome.exit_code != 0
