@@ -7,7 +7,9 @@ number of extra real images the synthetic set is worth. Between measured budgets
 interpolated linearly in log k (learning curves are closer to straight there); a larger budget
 that scored lower than a smaller one (seed noise) is flattened to it (a running maximum) so
 the curve can be inverted. Beyond the measured budgets nothing is extrapolated: the answer is
-a bound ("more than 150", "none").
+a bound ("more than 150", "none"). At each budget the curve takes the stronger real-only run
+(`real`, or a control `real-eN` at the arms' steps), the run every delta is measured against:
+a synthetic arm trained for more steps is not credited with what longer training alone gives.
 """
 
 from __future__ import annotations
@@ -20,18 +22,21 @@ from pydantic import BaseModel, ValidationError
 
 from conditioning.errors import DefectforgeError
 from eval.report import PRIMARY, EvalReport
+from eval.schedule import is_real_only
 
 COMPARED = ("dataset", "profile", "test_limit", "tile")
 """Settings every report of one curve must share (beside the detector's)."""
 
 
 class CurvePoint(BaseModel):
-    """Real-only score at one budget: mean of the primary metric over its seeds."""
+    """Real-only score at one budget: mean of the primary metric over its seeds, of the stronger
+    real-only run there (`real`, or a control `real-eN` trained longer)."""
 
     k: int
     value: float
     seeds: int
     report: str
+    arm: str = "real"
 
 
 class Worth(BaseModel):
@@ -79,14 +84,16 @@ def real_curve(reports: dict[str, EvalReport]) -> list[CurvePoint]:
             raise DefectforgeError(
                 f"{name}: its {', '.join(differs)} differ from {names[0]}'s; a real-only curve "
                 "needs every budget trained and tested the same way (rerun it with those settings)")
-        real = next((a for a in report.arms if a.arm == "real"), None)
-        if real is None:
+        if not any(a.arm == "real" for a in report.arms):
             raise DefectforgeError(f"{name}: has no `real` arm; evaluate with --arms real")
+        real = max((a for a in report.arms if is_real_only(a.arm)),
+                   key=lambda a: a.metrics[PRIMARY].mean)
         if report.real_budget in points:
             raise DefectforgeError(f"{name}: budget k={report.real_budget} given twice "
                                    f"(also {points[report.real_budget].report}); keep one")
         points[report.real_budget] = CurvePoint(k=report.real_budget, value=real.metrics[PRIMARY].mean,
-                                                seeds=real.metrics[PRIMARY].n, report=name)
+                                                seeds=real.metrics[PRIMARY].n, report=name,
+                                                arm=real.arm)
     if len(points) < 2:
         raise DefectforgeError("a real-only curve needs at least two budgets k (e.g. the "
                                "evaluation's own k and one real-only evaluation at 2k)")
@@ -136,11 +143,12 @@ def worth_markdown(report: EvalReport, curve: list[CurvePoint], worth: list[Wort
     lines = [
         f"## Worth in real images ({report.dataset}, profile `{report.config.profile}`)",
         "",
-        "Real-only COCOeval mAP50-95 by budget (mean over its seeds):",
+        "Real-only COCOeval mAP50-95 by budget (mean over its seeds; at each budget the stronger "
+        "real-only run, `real` or a control trained longer, as every delta is measured against):",
         "",
-        "| k | real-only mAP50-95 | seeds |",
-        "|---|---|---|",
-        *[f"| {p.k} | {p.value:.3f} | {p.seeds} |" for p in curve],
+        "| k | real-only mAP50-95 | run | seeds |",
+        "|---|---|---|---|",
+        *[f"| {p.k} | {p.value:.3f} | `{p.arm}` | {p.seeds} |" for p in curve],
         "",
         f"Each arm trained with k = {k} real images, and the extra real images real-only would "
         f"need to score as high (interpolated in log k between measured budgets):",

@@ -84,6 +84,21 @@ def test_worth_command_writes_the_table_and_logs_it_to_the_evaluation(tmp_path):
     assert [a.path for a in client.list_artifacts(run_id, "report")] == ["report/worth.md"]
 
 
+def test_the_curve_takes_the_stronger_real_only_run_at_each_budget(tmp_path):
+    from eval.worth import load_report, real_curve, worth_of_arms
+
+    # real-only trained at the synthetic arm's steps scores more than `real`: the arm's gain
+    # over it, not over `real`, is what it is worth
+    base = _report(tmp_path / "k50", 50, [("real", 0.30), ("real-e140", 0.33),
+                                          ("copypaste", 0.345)], "r", "sqlite://")
+    k100 = _report(tmp_path / "k100", 100, [("real", 0.36)], "x", "sqlite://")
+    reports = {"k50": load_report(base), "k100": load_report(k100)}
+    curve = real_curve(reports)
+    assert [(p.k, p.value, p.arm) for p in curve] == [(50, 0.33, "real-e140"), (100, 0.36, "real")]
+    [copypaste] = worth_of_arms(reports["k50"], curve)
+    assert copypaste.extra_images == pytest.approx(math.sqrt(5000) - 50)  # half way in log k
+
+
 def test_budgets_trained_another_way_are_refused(tmp_path):
     base = _report(tmp_path / "k50", 50, [("real", 0.30), ("copypaste", 0.33)], "r", "sqlite://")
     other = _report(tmp_path / "k100", 100, [("real", 0.36)], "x", "sqlite://", epochs=100)
