@@ -303,9 +303,9 @@ def verdict(report: EvalReport) -> str:
 
 def _seeds_needed(delta: Interval) -> str:
     """How many seeds would resolve a delta whose interval spans 0, if it held (an estimate)."""
-    seeds = seeds_to_exclude_zero(delta)
     if delta.mean == 0:
         return ""
+    seeds = seeds_to_exclude_zero(delta)
     if seeds is None:
         return f"; at this mean and seed-to-seed spread even {SEEDS_AT_MOST} seeds would not resolve it"
     side = "above" if delta.mean > 0 else "below"
