@@ -18,8 +18,7 @@ def register(app: typer.Typer) -> None:
         evaluation: Annotated[Path, typer.Argument(help="evaluation folder (an `evaluate --out`) whose trained detectors to score")],
         on: Annotated[str, typer.Option("--on", help="val: training images outside the budget (to choose settings); test: the real test split")] = "val",
     ) -> None:
-        """Score an evaluation's trained detectors on validation images (or the test split) without
-        training them again; compares the arms as the report does (writes rescore/<split>.json)."""
+        """Score an evaluation's trained detectors on validation images (or the test split) without training them again; compares the arms as the report does (writes rescore/<split>.json)."""
         from rich.console import Console
         from rich.table import Table
 
