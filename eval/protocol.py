@@ -42,6 +42,7 @@ from eval.schedule import (
     control_detector,
     control_name,
     is_real_only,
+    stronger_real_only,
 )
 from eval.synthetic import SyntheticSet, load_set, save_set
 from eval.train_display import TRAIN_LOG, DetectorRows, detector_worker, output_to
@@ -495,8 +496,7 @@ def summarise(ctx: Context, scored: list[tuple[RunResult, list[CategoryMatches]]
 def stronger_reference(by_arm: dict[str, list[RunResult]]) -> str:
     """The strongest real-only run: `real` or one of its controls (mean over seeds of the primary
     metric); a delta against a weaker one would flatter the synthetic arms."""
-    candidates = [arm for arm in by_arm if is_real_only(arm)]
-    return max(candidates, key=lambda arm: mean_primary(by_arm[arm]))
+    return stronger_real_only({arm: mean_primary(runs) for arm, runs in by_arm.items()})
 
 
 def run_detections(ctx: Context, run: RunResult) -> list[dict]:

@@ -27,7 +27,7 @@ from eval.detector import predict_coco
 from eval.inputs import budget_records, load_data, test_records
 from eval.output_folder import SETTINGS
 from eval.protocol import RESULT
-from eval.schedule import is_real_only
+from eval.schedule import is_real_only, stronger_real_only
 from eval.stats import Interval, mean_ci, paired_delta
 from eval.trainset import export_test
 from pipeline.data.atomic import write_json
@@ -106,8 +106,9 @@ def rescore(evaluation: Path, split: Split = "val",
     data = load_data(config)
     train, _ = budget_records(data, config, evaluation)
     folder = evaluation / RESCORE_DIR
-    test = export_test(test_records(data, config, train), data.categories, folder / split)
-    images = len(json.loads(test.coco_path.read_text())["images"])
+    records = test_records(data, config, train)
+    test = export_test(records, data.categories, folder / split)
+    images = len(records)
     out = folder / f"{split}.json"
     done = _earlier(out, split, images)
     for number, (arm, seed, weights) in enumerate(runs, 1):
@@ -118,9 +119,7 @@ def rescore(evaluation: Path, split: Split = "val",
                                         coco=coco_evaluate(test.coco_path,
                                                            predict_coco(weights, test, config.detector)))
         write_json(out, _result(evaluation, split, images, done).model_dump(mode="json"))
-    result = _result(evaluation, split, images, done)
-    write_json(out, result.model_dump(mode="json"))
-    return result
+    return _result(evaluation, split, images, done)
 
 
 def log_rescore(evaluation: Path, result: Rescore) -> str | None:
@@ -129,9 +128,10 @@ def log_rescore(evaluation: Path, result: Rescore) -> str | None:
     from eval import tracking
     from eval.worth import load_report
 
-    if not (evaluation / "report" / "report.json").is_file():
+    path = evaluation / "report" / "report.json"
+    if not path.is_file():
         return None
-    report = load_report(evaluation)
+    report = load_report(path)
     metrics = {}
     for arm in result.arms:
         metrics[f"rescore_{result.split}/{arm.arm}/coco_map50_95"] = arm.map50_95.mean
@@ -166,8 +166,7 @@ def compare_arms(runs: list[RescoredRun]) -> list[ArmRescore]:
     for run in runs:
         by_arm.setdefault(run.arm, {})[run.seed] = run.coco.map50_95
     means = {arm: mean_ci(list(values.values())) for arm, values in by_arm.items()}
-    real = [arm for arm in by_arm if is_real_only(arm)]
-    reference = max(real, key=lambda arm: means[arm].mean) if real else None
+    reference = stronger_real_only({arm: mean.mean for arm, mean in means.items()})
     out = []
     for arm, values in by_arm.items():
         paired = (reference is not None and not is_real_only(arm)

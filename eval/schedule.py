@@ -21,6 +21,7 @@ arm's total optimizer steps (the controls, named `real-e<epochs>`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from eval.config import DetectorConfig
@@ -107,3 +108,10 @@ def control_name(epochs: int) -> str:
 def is_real_only(arm: str) -> bool:
     """`real` or one of its controls."""
     return arm == "real" or arm.startswith(CONTROL_PREFIX)
+
+
+def stronger_real_only(means: Mapping[str, float]) -> str | None:
+    """The strongest real-only arm among `means` (arm -> mean primary figure over its seeds): what
+    every synthetic arm is measured against, since a weaker one would flatter them; None if none."""
+    real = [arm for arm in means if is_real_only(arm)]
+    return max(real, key=means.__getitem__) if real else None

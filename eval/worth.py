@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from conditioning.errors import DefectforgeError
 from eval.report import PRIMARY, EvalReport
-from eval.schedule import is_real_only
+from eval.schedule import stronger_real_only
 
 COMPARED = ("dataset", "profile", "test_limit", "tile")
 """Settings every report of one curve must share (beside the detector's)."""
@@ -86,8 +86,8 @@ def real_curve(reports: dict[str, EvalReport]) -> list[CurvePoint]:
                 "needs every budget trained and tested the same way (rerun it with those settings)")
         if not any(a.arm == "real" for a in report.arms):
             raise DefectforgeError(f"{name}: has no `real` arm; evaluate with --arms real")
-        real = max((a for a in report.arms if is_real_only(a.arm)),
-                   key=lambda a: a.metrics[PRIMARY].mean)
+        arms = {a.arm: a for a in report.arms}
+        real = arms[stronger_real_only({name: a.metrics[PRIMARY].mean for name, a in arms.items()})]
         if report.real_budget in points:
             raise DefectforgeError(f"{name}: budget k={report.real_budget} given twice "
                                    f"(also {points[report.real_budget].report}); keep one")
