@@ -37,10 +37,10 @@ from eval.report import (
     summarise_arm,
 )
 from eval.schedule import (
+    TWICE_CONTROL,
     ArmSchedule,
     arm_schedule,
-    control_detector,
-    control_name,
+    control_schedule,
     is_real_only,
     stronger_real_only,
 )
@@ -62,7 +62,7 @@ PARITY = "parity.json"
 RUN_LOCK = ".training.lock"
 """Held by the process training a run (filelock): one run is never trained twice at once."""
 PLANNED_CONTROLS = "controls.json"
-"""The epochs of the real-only controls the evaluation last planned (read by `train_real_arm`)."""
+"""The names of the real-only controls the evaluation last planned (read by `train_real_arm`)."""
 
 
 class EventLike(Protocol):
@@ -122,7 +122,7 @@ def run_evaluation(config: EvalConfig, *, console: Console | None = None) -> Eva
     with RealArmBeside(real_arm_beside(ctx), ctx.out) as beside:
         plan = plan_runs(ctx)
         beside.sets_drawn()
-        write_json(ctx.out / PLANNED_CONTROLS, control_epochs(plan))
+        write_json(ctx.out / PLANNED_CONTROLS, control_names(plan))
         report = train_and_report(ctx, plan, console)
     console.print(f"report: {Path(report.report_dir) / 'summary.md'}", soft_wrap=True)
     console.print(f"open it in MLflow: [bold]{tracking.ui_command()}[/]", soft_wrap=True)
@@ -214,15 +214,15 @@ def train_real_arm(config: EvalConfig, evaluation_over: EventLike | None = None,
         done.append(run_folder(ctx, run.arm, run.seed))
     if evaluation_over is None:
         return done
-    epochs = planned_controls(ctx.out, evaluation_over, planned_after)
-    for run in reversed(control_runs(ctx, plan[0].real, plan[0].real_images, epochs)):
+    names = planned_controls(ctx.out, evaluation_over, planned_after)
+    for run in reversed(control_runs(ctx, plan[0].real, plan[0].real_images, names)):
         if train_one(ctx, run, wait=False):
             done.append(run_folder(ctx, run.arm, run.seed))
     return done
 
 
-def planned_controls(out: Path, evaluation_over: EventLike, planned_after: float) -> list[int]:
-    """The control epochs of the evaluation planned in `out` after `planned_after`, waited for
+def planned_controls(out: Path, evaluation_over: EventLike, planned_after: float) -> list[str]:
+    """The control names of the evaluation planned in `out` after `planned_after`, waited for
     until `evaluation_over` is set (then: none)."""
     path = out / PLANNED_CONTROLS
     while not evaluation_over.is_set():
@@ -251,19 +251,19 @@ def plan_runs(ctx: Context) -> list[PlannedRun]:
             synthetic_images = train_image_count([tiles]) if tiles else 0
             schedule = arm_schedule(cfg.detector, cfg.schedule, real_images, synthetic_images)
             plan.append(PlannedRun(arm, seed, real, tiles, schedule, real_images, synthetic_images))
-    return plan + control_runs(ctx, real, real_images, control_epochs(plan))
+    return plan + control_runs(ctx, real, real_images, control_names(plan))
 
 
-def control_epochs(plan: list[PlannedRun]) -> list[int]:
-    """The epochs of the real-only controls the plan's schedules need."""
-    return sorted({e for r in plan for e in r.schedule.control_epochs})
+def control_names(plan: list[PlannedRun]) -> list[str]:
+    """The real-only controls the plan's schedules need."""
+    return sorted({name for r in plan for name in r.schedule.controls})
 
 
-def control_runs(ctx: Context, real: Path, real_images: int, epochs: list[int]) -> list[PlannedRun]:
-    """The real-only controls at `epochs`, for every seed."""
-    return [PlannedRun(control_name(e), seed, real, None,
-                       ArmSchedule(control_detector(ctx.config.detector, e)), real_images)
-            for e in epochs for seed in ctx.config.seeds]
+def control_runs(ctx: Context, real: Path, real_images: int, names: list[str]) -> list[PlannedRun]:
+    """The real-only controls `names`, for every seed."""
+    return [PlannedRun(name, seed, real, None, control_schedule(ctx.config.detector, name),
+                       real_images)
+            for name in names for seed in ctx.config.seeds]
 
 
 def set_parity(ctx: Context, folder: Path, synthetic: SyntheticSet) -> ParityResult:
@@ -324,8 +324,10 @@ def train_all(ctx: Context, plan: list[PlannedRun]) -> Iterator[PlannedRun]:
         return (run_folder(ctx, run.arm, run.seed) / RESULT).is_file()
 
     yield from (run for run in plan if has_result(run))
+    # `real-twice` last: it fine-tunes the `real` run's weights, so it waits for that run
     pending = sorted((run for run in plan if not has_result(run)),
-                     key=lambda run: -run.schedule.steps(run.real_images, run.synthetic_images))
+                     key=lambda run: (run.arm == TWICE_CONTROL,
+                                      -run.schedule.steps(run.real_images, run.synthetic_images)))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=ctx.config.jobs, mp_context=context,
                              initializer=detector_worker, initargs=(str(ctx.out / "logs"),)) as pool:
@@ -419,7 +421,9 @@ def train_and_score(ctx: Context, run: PlannedRun, folder: Path,
     schedule = run.schedule
     start = time.perf_counter()
     detector = schedule.detector
-    if schedule.pretrain is not None:
+    if schedule.pretrain_on_real:
+        detector = detector.model_copy(update={"model": str(real_weights(ctx, run))})
+    elif schedule.pretrain is not None:
         pretrain_yaml = export_train([run.synthetic], ctx.data.categories, folder / "pretrain")
         weights = train_detector(pretrain_yaml, folder / "pretrain" / "detector", schedule.pretrain,
                                  run.seed, EpochRecorder(folder / "pretrain",
@@ -443,6 +447,15 @@ def train_and_score(ctx: Context, run: PlannedRun, folder: Path,
         train_images=run.real_images + run.synthetic_images, epochs=schedule.detector.epochs,
         steps=schedule.steps(run.real_images, run.synthetic_images),
     ), detections
+
+
+def real_weights(ctx: Context, run: PlannedRun) -> Path:
+    """The weights of the `real` run of `run`'s seed (the first stage of `real-twice`): trained
+    now if no process has, waited for if one is training it."""
+    real = PlannedRun("real", run.seed, run.real, None, ArmSchedule(run.schedule.pretrain),
+                      run.real_images)
+    train_one(ctx, real)
+    return run_folder(ctx, "real", run.seed) / "detector" / "train" / "weights" / "last.pt"
 
 
 def run_metrics(result: RunResult) -> dict[str, float]:

@@ -66,7 +66,7 @@ class ArmSummary(BaseModel):
     steps: int | None = None
     reference: str | None = None
     """The real-only run the deltas are against: the strongest of `real` and its controls
-    (`real-e140`, ...); None for real-only runs themselves."""
+    (`real-e140`, ..., `real-twice`); None for real-only runs themselves."""
     gate_pass_rate: float | None = None
     rival: str | None = None
     """The strongest other synthetic arm (mean primary figure over seeds), when the evaluation
@@ -200,7 +200,9 @@ def summary_markdown(report: EvalReport, parity_tables: bool = True) -> str:
         f"Primary figure: COCOeval mAP50-95 on {SCORED_ON[cfg.score_on]}. "
         "Each synthetic arm is compared "
         "with the strongest real-only run: full epochs (`real`) or a control trained for the "
-        "arm's passes over the real images or its optimizer steps (`real-eN`: N epochs). Intervals: 95 % t-interval "
+        "arm's passes over the real images or its optimizer steps (`real-eN`: N epochs), or, for a "
+        "`synthetic-first` arm, `real` fine-tuned once more on the real images (`real-twice`). "
+        "Intervals: 95 % t-interval "
         f"over seeds (deltas paired by seed); [boot]: 95 % bootstrap over the {SCORED_IMAGES[cfg.score_on]} (draws "
         "paired across arms). ultralytics' own mAP is shown for reference only.",
         "",

@@ -15,7 +15,10 @@ apart from "fewer passes over real images" or "more optimizer steps".
 
 Every arm is compared with the stronger of the real-only runs: the full-epoch one and, where the
 arm's schedule differs from it, real-only at the arm's passes over each real image and at the
-arm's total optimizer steps (the controls, named `real-e<epochs>`).
+arm's total optimizer steps (the controls, named `real-e<epochs>`). A `synthetic-first` arm also
+gets `real-twice`: the real-only arm's detector fine-tuned once more, as the arm is, on the real
+images: the same two stages with real images in the first, so what the restart itself gives (a
+second warm-up and learning-rate decay) is not credited to the synthetic set.
 """
 
 from __future__ import annotations
@@ -28,24 +31,29 @@ from eval.config import DetectorConfig
 
 CONTROL_PREFIX = "real-e"
 """Arm name of a real-only control trained for other epochs: `real-e140` = 140 epochs."""
+TWICE_CONTROL = "real-twice"
+"""Arm name of the real-only control of a `synthetic-first` arm: `real`'s detector fine-tuned
+again on the real images for the profile's epochs."""
 
 
 @dataclass(frozen=True)
 class ArmSchedule:
     """How one arm trains: the (final) detector settings, how many times its real images are
-    listed, an optional pre-training stage on the synthetic set alone, and the epochs of the
-    real-only controls it needs."""
+    listed, an optional first stage (on the synthetic set alone, or for `real-twice` on the
+    real images), and the names of the real-only controls it needs."""
 
     detector: DetectorConfig
     real_repeats: int = 1
     pretrain: DetectorConfig | None = None
-    control_epochs: tuple[int, ...] = ()
+    pretrain_on_real: bool = False
+    controls: tuple[str, ...] = ()
 
     def steps(self, real_images: int, synthetic_images: int) -> int:
         """Optimizer steps of both stages together."""
         final = self.real_repeats * real_images + (0 if self.pretrain else synthetic_images)
+        first = real_images if self.pretrain_on_real else synthetic_images
         return (steps(self.detector, final)
-                + (steps(self.pretrain, synthetic_images) if self.pretrain else 0))
+                + (steps(self.pretrain, first) if self.pretrain else 0))
 
 
 def batches_per_epoch(images: int, batch: int) -> int:
@@ -77,7 +85,7 @@ def arm_schedule(detector: DetectorConfig, schedule: str, real_images: int,
     if schedule == "steps":
         mixed = scaled(detector, real_batches / batches_per_epoch(real_images + synthetic_images,
                                                                   detector.batch))
-        return ArmSchedule(mixed, control_epochs=_controls(detector, mixed.epochs))
+        return ArmSchedule(mixed, controls=_controls(detector, mixed.epochs))
     if schedule == "oversample":
         repeats = max(1, math.ceil(synthetic_images / real_images))
         mixed = scaled(detector, 1 / repeats)
@@ -89,11 +97,12 @@ def arm_schedule(detector: DetectorConfig, schedule: str, real_images: int,
     else:
         raise ValueError(f"unknown schedule {schedule!r}")
     same_steps = round(arm.steps(real_images, synthetic_images) / real_batches)
-    return replace(arm, control_epochs=_controls(detector, same_steps))
+    twice = (TWICE_CONTROL,) if arm.pretrain is not None else ()
+    return replace(arm, controls=_controls(detector, same_steps) + twice)
 
 
-def _controls(detector: DetectorConfig, *epochs: int) -> tuple[int, ...]:
-    return tuple(sorted({e for e in epochs if e != detector.epochs}))
+def _controls(detector: DetectorConfig, *epochs: int) -> tuple[str, ...]:
+    return tuple(control_name(e) for e in sorted({e for e in epochs if e != detector.epochs}))
 
 
 def control_detector(detector: DetectorConfig, epochs: int) -> DetectorConfig:
@@ -105,9 +114,16 @@ def control_name(epochs: int) -> str:
     return f"{CONTROL_PREFIX}{epochs}"
 
 
+def control_schedule(detector: DetectorConfig, name: str) -> ArmSchedule:
+    """The schedule of the real-only control `name` (`real-e<epochs>` or `real-twice`)."""
+    if name == TWICE_CONTROL:
+        return ArmSchedule(detector, pretrain=detector, pretrain_on_real=True)
+    return ArmSchedule(control_detector(detector, int(name.removeprefix(CONTROL_PREFIX))))
+
+
 def is_real_only(arm: str) -> bool:
     """`real` or one of its controls."""
-    return arm == "real" or arm.startswith(CONTROL_PREFIX)
+    return arm in ("real", TWICE_CONTROL) or arm.startswith(CONTROL_PREFIX)
 
 
 def stronger_real_only(means: Mapping[str, float]) -> str | None:

@@ -234,7 +234,8 @@ def test_oversample_and_synthetic_first_schedules(toy_dataset, tmp_path, mlflow_
     """Ratio 2 at k = 8: oversample lists the real images twice beside 16 synthetic ones for half
     the epochs; synthetic-first pre-trains on the synthetic set alone and fine-tunes from its
     weights on the real images. Both take more steps than real-only, so each is also compared
-    with real-only trained for its steps."""
+    with real-only trained for its steps; synthetic-first also with `real-twice`, the real run's
+    detector fine-tuned again on the real images."""
     common = dict(real_budget=8, arms=["real", "copypaste"], seeds=[0], ratio=2.0,
                   test_limit=4, epochs=2, imgsz=64, val_imgsz=96, batch=8, workers=0,
                   device="cpu", experiment="toy-schedules", jobs=1)
@@ -255,8 +256,18 @@ def test_oversample_and_synthetic_first_schedules(toy_dataset, tmp_path, mlflow_
     assert (arm / "pretrain" / "detector" / "train" / "weights" / "last.pt").is_file()
     assert "Transferred" in (arm / "train.log").read_text()  # fine-tuned from those weights
     assert first.arm("copypaste").epochs == 2 and first.arm("copypaste").steps == 2 + 2
-    assert [a.arm for a in first.arms] == ["real", "copypaste", "real-e4"]
-    strongest = max(("real", "real-e4"), key=lambda a: first.arm(a).metrics["coco_map50_95"].mean)
+    assert [a.arm for a in first.arms] == ["real", "copypaste", "real-e4", "real-twice"]
+    # real-twice: the real run's own weights fine-tuned once more on the real images
+    twice = tmp_path / "first" / "arms" / "real-twice" / "seed0"
+    assert len(list((twice / "yolo" / "labels" / "train").iterdir())) == 8
+    assert not (twice / "pretrain").exists()
+    assert "Transferred" in (twice / "train.log").read_text()
+    real_weights = tmp_path / "first" / "arms" / "real" / "seed0" / "detector" / "train" / "weights"
+    args = (twice / "detector" / "train" / "args.yaml").read_text()
+    assert f"model: {real_weights / 'last.pt'}" in args
+    assert first.arm("real-twice").steps == first.arm("copypaste").steps == 2 * first.arm("real").steps
+    strongest = max(("real", "real-e4", "real-twice"),
+                    key=lambda a: first.arm(a).metrics["coco_map50_95"].mean)
     assert first.arm("copypaste").reference == strongest
 
 
@@ -333,14 +344,14 @@ def test_the_real_arm_ahead_trains_the_controls_once_the_evaluation_planned_them
     plan_file = tmp_path / "eval" / PLANNED_CONTROLS
     plan_file.parent.mkdir()
     started = time.time() - 60
-    plan_file.write_text("[1]")
+    plan_file.write_text('["real-e1"]')
     folders = train_real_arm(config, threading.Event(), planned_after=started)
     assert folders == [arms / "real" / "seed0", arms / "real" / "seed1",
                        arms / "real-e1" / "seed1", arms / "real-e1" / "seed0"]
     before = {f: (f / RESULT).read_bytes() for f in folders}
 
     report = run_evaluation(config)
-    assert json.loads(plan_file.read_text()) == [1]
+    assert json.loads(plan_file.read_text()) == ["real-e1"]
     assert [a.arm for a in report.arms] == ["real", "copypaste", "real-e1"]
     assert {f: (f / RESULT).read_bytes() for f in folders} == before
 
@@ -353,9 +364,9 @@ def test_an_earlier_evaluations_plan_is_not_taken_for_this_ones(tmp_path):
     from eval.protocol import PLANNED_CONTROLS, planned_controls
 
     plan_file = tmp_path / PLANNED_CONTROLS
-    plan_file.write_text("[37]")
+    plan_file.write_text('["real-e37"]')
     written = plan_file.stat().st_mtime
-    assert planned_controls(tmp_path, threading.Event(), planned_after=written) == [37]
+    assert planned_controls(tmp_path, threading.Event(), planned_after=written) == ["real-e37"]
     over = threading.Event()
     threading.Timer(1.0, over.set).start()
     assert planned_controls(tmp_path, over, planned_after=written + 1) == []

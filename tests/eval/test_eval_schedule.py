@@ -14,7 +14,7 @@ def test_synthetic_arm_trains_fewer_epochs_for_the_same_steps():
     assert (d.epochs, d.close_mosaic, d.warmup_epochs) == (80, 20, 2.0)
     assert arm.steps(192, 96) == steps(d, 288) == steps(detector, 192) == 120 * 12
     assert d.batch == detector.batch and d.nbs == detector.nbs
-    assert arm.control_epochs == (80,) and arm.real_repeats == 1 and arm.pretrain is None
+    assert arm.controls == ("real-e80",) and arm.real_repeats == 1 and arm.pretrain is None
 
 
 def test_steps_match_exactly_when_batches_are_rounded_up():
@@ -24,7 +24,7 @@ def test_steps_match_exactly_when_batches_are_rounded_up():
     detector = DetectorConfig(epochs=200, batch=8, close_mosaic=20, warmup_epochs=1.0)
     arm = arm_schedule(detector, "steps", real_images=50, synthetic_images=25)
     assert arm.detector.epochs == 140 and arm.steps(50, 25) == steps(detector, 50) == 1400
-    assert [control_name(e) for e in arm.control_epochs] == ["real-e140"]
+    assert arm.controls == (control_name(140),) == ("real-e140",)
     control = control_detector(detector, 140)
     assert (control.epochs, control.close_mosaic) == (140, 14)
 
@@ -34,7 +34,7 @@ def test_real_only_and_epochs_schedule_keep_the_profile():
     for schedule in ("steps", "oversample", "synthetic-first"):
         assert arm_schedule(detector, schedule, real_images=50, synthetic_images=0).detector == detector
     arm = arm_schedule(detector, "epochs", real_images=50, synthetic_images=50)
-    assert arm.detector == detector and arm.control_epochs == ()
+    assert arm.detector == detector and arm.controls == ()
 
 
 def test_at_least_one_epoch():
@@ -52,7 +52,7 @@ def test_oversample_keeps_every_real_pass_and_half_of_the_mix_real():
     assert arm.real_repeats * 50 >= 500
     assert arm.real_repeats * arm.detector.epochs == detector.epochs
     assert arm.steps(50, 500) == 20 * 125
-    assert arm.control_epochs == (357,)  # 2,500 steps / 7 batches an epoch
+    assert arm.controls == ("real-e357",)  # 2,500 steps / 7 batches an epoch
 
 
 def test_synthetic_first_pretrains_for_real_only_steps_then_fine_tunes_for_its_epochs():
@@ -61,7 +61,7 @@ def test_synthetic_first_pretrains_for_real_only_steps_then_fine_tunes_for_its_e
     assert arm.detector == detector and arm.real_repeats == 1
     assert arm.pretrain.epochs == 108  # 1,400 real-only steps / 13 batches of 100 images
     assert arm.steps(50, 100) == 1400 + 108 * 13
-    assert arm.control_epochs == (401,)
+    assert arm.controls == ("real-e401", "real-twice")
 
 
 def test_unknown_schedule_is_refused():
