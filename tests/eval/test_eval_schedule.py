@@ -4,7 +4,16 @@ synthetic first; and the real-only controls each one needs."""
 import pytest
 
 from eval.config import DetectorConfig
-from eval.schedule import arm_schedule, control_detector, control_name, steps
+from eval.schedule import (
+    TWICE_CONTROL,
+    arm_schedule,
+    control_detector,
+    control_name,
+    control_schedule,
+    is_real_only,
+    steps,
+    stronger_real_only,
+)
 
 
 def test_synthetic_arm_trains_fewer_epochs_for_the_same_steps():
@@ -67,3 +76,19 @@ def test_synthetic_first_pretrains_for_real_only_steps_then_fine_tunes_for_its_e
 def test_unknown_schedule_is_refused():
     with pytest.raises(ValueError, match="unknown schedule"):
         arm_schedule(DetectorConfig(), "sometimes", real_images=5, synthetic_images=5)
+
+
+def test_real_twice_pretrains_on_the_real_images_for_real_only_steps():
+    """`real-twice`: `real`'s own schedule as its first stage, then the same fine-tune; its steps
+    count both stages over the real images (7 batches an epoch at k = 50, batch 8)."""
+    detector = DetectorConfig(epochs=200, batch=8, close_mosaic=20, warmup_epochs=1.0)
+    twice = control_schedule(detector, TWICE_CONTROL)
+    assert twice.pretrain == twice.detector == detector and twice.pretrain_on_real
+    assert twice.steps(50, 0) == 2 * 1400
+    assert control_schedule(detector, "real-e398").detector == control_detector(detector, 398)
+
+
+def test_real_twice_is_a_real_only_run_and_can_be_the_reference():
+    assert is_real_only(TWICE_CONTROL) and is_real_only("real-e398") and not is_real_only("diffusion")
+    means = {"real": 0.33, "real-e398": 0.40, "real-twice": 0.41, "diffusion": 0.44}
+    assert stronger_real_only(means) == TWICE_CONTROL
