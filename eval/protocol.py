@@ -37,7 +37,6 @@ from eval.report import (
     summarise_arm,
 )
 from eval.schedule import (
-    TWICE_CONTROL,
     ArmSchedule,
     arm_schedule,
     control_schedule,
@@ -61,6 +60,8 @@ PARITY = "parity.json"
 """The label parity of a synthetic set against the k real images (beside its SET_MARKER)."""
 RUN_LOCK = ".training.lock"
 """Held by the process training a run (filelock): one run is never trained twice at once."""
+WEIGHTS = Path("detector") / "train" / "weights" / "last.pt"
+"""Where a run's final weights lie inside its folder (eval.detector.train_detector)."""
 PLANNED_CONTROLS = "controls.json"
 """The names of the real-only controls the evaluation last planned (read by `train_real_arm`)."""
 
@@ -324,9 +325,10 @@ def train_all(ctx: Context, plan: list[PlannedRun]) -> Iterator[PlannedRun]:
         return (run_folder(ctx, run.arm, run.seed) / RESULT).is_file()
 
     yield from (run for run in plan if has_result(run))
-    # `real-twice` last: it fine-tunes the `real` run's weights, so it waits for that run
+    # a run pre-trained on the real images last: it fine-tunes the `real` run's weights, so it
+    # waits for that run
     pending = sorted((run for run in plan if not has_result(run)),
-                     key=lambda run: (run.arm == TWICE_CONTROL,
+                     key=lambda run: (run.schedule.pretrain_on_real,
                                       -run.schedule.steps(run.real_images, run.synthetic_images)))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=ctx.config.jobs, mp_context=context,
@@ -455,7 +457,7 @@ def real_weights(ctx: Context, run: PlannedRun) -> Path:
     real = PlannedRun("real", run.seed, run.real, None, ArmSchedule(run.schedule.pretrain),
                       run.real_images)
     train_one(ctx, real)
-    return run_folder(ctx, "real", run.seed) / "detector" / "train" / "weights" / "last.pt"
+    return run_folder(ctx, "real", run.seed) / WEIGHTS
 
 
 def run_metrics(result: RunResult) -> dict[str, float]:

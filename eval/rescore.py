@@ -26,7 +26,7 @@ from eval.config import EvalConfig
 from eval.detector import predict_coco
 from eval.inputs import budget_records, load_data, test_records
 from eval.output_folder import SETTINGS
-from eval.protocol import RESULT
+from eval.protocol import RESULT, WEIGHTS
 from eval.schedule import is_real_only, stronger_real_only
 from eval.stats import Interval, mean_ci, paired_delta
 from eval.trainset import export_test
@@ -34,8 +34,6 @@ from pipeline.data.atomic import write_json
 
 Split = Literal["val", "test"]
 RESCORE_DIR = "rescore"
-WEIGHTS = Path("detector") / "train" / "weights" / "last.pt"
-"""Where a run's final weights lie inside its folder (eval.detector.train_detector)."""
 
 
 class RescoredRun(BaseModel):

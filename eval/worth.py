@@ -8,8 +8,8 @@ interpolated linearly in log k (learning curves are closer to straight there); a
 that scored lower than a smaller one (seed noise) is flattened to it (a running maximum) so
 the curve can be inverted. Beyond the measured budgets nothing is extrapolated: the answer is
 a bound ("more than 150", "none"). At each budget the curve takes the stronger real-only run
-(`real`, or a control `real-eN` at the arms' steps), the run every delta is measured against:
-a synthetic arm trained for more steps is not credited with what longer training alone gives.
+(`real`, or a control: `real-eN` at the arms' steps, `real-twice`), the run every delta is
+measured against: a synthetic arm is not credited with what its longer training alone gives.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ COMPARED = ("dataset", "profile", "test_limit", "tile")
 
 class CurvePoint(BaseModel):
     """Real-only score at one budget: mean of the primary metric over its seeds, of the stronger
-    real-only run there (`real`, or a control `real-eN` trained longer)."""
+    real-only run there (`real`, or a control `real-eN` / `real-twice`, trained longer)."""
 
     k: int
     value: float
